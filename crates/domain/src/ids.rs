@@ -60,15 +60,10 @@ impl FromStr for AccountRef {
     fn from_str(s: &str) -> Result<Self, Error> {
         let s = s.trim();
         if !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) {
-            return s
-                .parse()
-                .map(AccountRef::Number)
-                .map_err(|_| Error::NotAMember);
+            return s.parse().map(AccountRef::Number).map_err(|_| Error::NotAMember);
         }
         // An unparsable id names no account the caller belongs to.
-        Uuid::try_parse(s)
-            .map(AccountRef::Guid)
-            .map_err(|_| Error::NotAMember)
+        Uuid::try_parse(s).map(AccountRef::Guid).map_err(|_| Error::NotAMember)
     }
 }
 
@@ -111,15 +106,9 @@ mod tests {
     fn account_refs_parse_as_number_or_guid() {
         assert_eq!("42".parse::<AccountRef>().unwrap(), AccountRef::Number(42));
         let g = Uuid::new_v4();
-        assert_eq!(
-            g.to_string().parse::<AccountRef>().unwrap(),
-            AccountRef::Guid(g)
-        );
+        assert_eq!(g.to_string().parse::<AccountRef>().unwrap(), AccountRef::Guid(g));
         assert_eq!("../etc".parse::<AccountRef>(), Err(Error::NotAMember));
-        assert_eq!(
-            "99999999999999999999".parse::<AccountRef>(),
-            Err(Error::NotAMember)
-        );
+        assert_eq!("99999999999999999999".parse::<AccountRef>(), Err(Error::NotAMember));
     }
 
     #[test]

@@ -68,9 +68,18 @@ impl UserStatus {
 impl FromStr for UserStatus {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        UserStatus::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            Error::invalid("userStatus", format!("'{}' is not one of ActivationRequired, ActivationSent, Active, Closed, Disabled", crate::ids::truncate(s)))
-        })
+        UserStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "userStatus",
+                    format!(
+                        "'{}' is not one of ActivationRequired, ActivationSent, Active, Closed, Disabled",
+                        crate::ids::truncate(s)
+                    ),
+                )
+            })
     }
 }
 
@@ -252,12 +261,8 @@ impl UserPatch {
             return (id != current.profile.id).then_some(ProfileTarget::Id(id));
         }
         match self.is_admin {
-            Some(true) if !current.is_admin() => {
-                Some(ProfileTarget::Builtin(BuiltinProfile::Administrator))
-            }
-            Some(false) if current.is_admin() => {
-                Some(ProfileTarget::Builtin(BuiltinProfile::Sender))
-            }
+            Some(true) if !current.is_admin() => Some(ProfileTarget::Builtin(BuiltinProfile::Administrator)),
+            Some(false) if current.is_admin() => Some(ProfileTarget::Builtin(BuiltinProfile::Sender)),
             _ => None,
         }
     }

@@ -64,9 +64,7 @@ impl Actor {
         if self.caps.manage_users {
             Ok(())
         } else {
-            Err(Error::Forbidden(
-                "this needs permission to manage users".into(),
-            ))
+            Err(Error::Forbidden("this needs permission to manage users".into()))
         }
     }
 
@@ -81,20 +79,13 @@ impl Actor {
 
     /// The full check of an update, once the current state is known.
     /// `shared` tells whether another account also has this user.
-    pub fn ensure_can_apply(
-        &self,
-        current: &Member,
-        shared: bool,
-        patch: &UserPatch,
-    ) -> Result<(), Error> {
+    pub fn ensure_can_apply(&self, current: &Member, shared: bool, patch: &UserPatch) -> Result<(), Error> {
         let target = current.user.id;
         self.ensure_can_update_user(target)?;
         if !self.caps.manage_users {
             // Only self reaches here: it may not raise (or otherwise change) its own rights.
             if patch.status.is_some_and(|s| s != current.status) {
-                return Err(Error::Forbidden(
-                    "a user cannot change its own userStatus".into(),
-                ));
+                return Err(Error::Forbidden("a user cannot change its own userStatus".into()));
             }
             if patch.target_profile(current).is_some() {
                 return Err(Error::Forbidden(

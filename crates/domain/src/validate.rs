@@ -130,9 +130,7 @@ mod tests {
     fn emails() {
         assert!(Email::parse("email", "a@example.com").is_ok());
         assert_eq!(
-            Email::parse("email", " A@Example.com ")
-                .unwrap()
-                .normalized(),
+            Email::parse("email", " A@Example.com ").unwrap().normalized(),
             "a@example.com"
         );
         for bad in ["", "nope", "a@", "@b.c", "a b@c.d", "a@b.c\0"] {
@@ -147,10 +145,7 @@ mod tests {
 
     #[test]
     fn names_are_bounded_and_single_line() {
-        assert_eq!(
-            required_text("userName", "  Ann ", NAME_MAX).unwrap(),
-            "Ann"
-        );
+        assert_eq!(required_text("userName", "  Ann ", NAME_MAX).unwrap(), "Ann");
         assert!(required_text("userName", "   ", NAME_MAX).is_err());
         assert!(required_text("userName", &"é".repeat(NAME_MAX), NAME_MAX).is_ok());
         let err = required_text("userName", &"é".repeat(NAME_MAX + 1), NAME_MAX).unwrap_err();

@@ -1,1 +1,188 @@
-pub fn x() {}
+//! Persistence behind one interface, [`Store`], for SQLite and PostgreSQL.
+//!
+//! The SQL is written once in the portable subset both engines share
+//! (`$N` placeholders, `RETURNING`, `ON CONFLICT`) and runs through sqlx's
+//! `Any` driver; only the migrations differ per backend. On SQLite all
+//! writes go through a single connection, so writers queue in Roster instead
+//! of failing with `SQLITE_BUSY`; readers use their own pool (WAL lets them
+//! run beside the writer).
+
+mod accounts;
+mod members;
+mod tokens;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use roster_domain::Error;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use accounts::NewAccount;
+pub use members::MemberUpdate;
+
+/// Which engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The storage interface: every query Roster makes lives behind it.
+#[derive(Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects (creating a SQLite file if missing). Does not migrate.
+    pub async fn connect(url: &str, config: &PoolConfig) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(
+                url.split(':').next().unwrap_or_default().to_owned(),
+            ));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(config.acquire_timeout)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // FULL: a commit is on disk (WAL fsynced) before it is acknowledged.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        let read = pool(config.max_connections).connect_with(options.clone()).await?;
+        let write = match backend {
+            Backend::Sqlite => pool(1).connect_with(options).await?,
+            Backend::Postgres => read.clone(),
+        };
+        Ok(Store { read, write, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Brings the schema up to date; refuses a database newer than this binary.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.write)
+            .await
+            .unwrap_or(None);
+        if let Some(v) = applied.filter(|v| *v > known) {
+            return Err(StoreError::SchemaTooNew {
+                database: v,
+                binary: known,
+            });
+        }
+        migrator.run(&self.write).await?;
+        Ok(())
+    }
+
+    /// Answers whether the database responds (for readiness).
+    pub async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// Failures of setting a store up (as opposed to serving requests, which
+/// report the domain's [`Error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL scheme '{0}': use sqlite://FILE or postgres://USER@HOST:PORT/DB")]
+    UnsupportedUrl(String),
+    #[error("the database schema is version {database}, newer than this binary knows ({binary}); upgrade Roster")]
+    SchemaTooNew { database: i64, binary: i64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Maps a driver error to the domain: a database that cannot be reached is
+/// `Unavailable` (503), anything else is a bug to log.
+pub(crate) fn db_error(e: sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            Error::Unavailable
+        }
+        sqlx::Error::Database(ref d) if d.code().is_some_and(|c| c.starts_with("08") || c == "57P01") => {
+            Error::Unavailable
+        }
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// Builds `$N` placeholders for SQL assembled at run time (the `Any`
+/// driver passes SQL through, and both engines accept `$N`).
+#[derive(Default)]
+pub(crate) struct Params {
+    n: usize,
+}
+
+impl Params {
+    pub(crate) fn next(&mut self) -> String {
+        self.n += 1;
+        format!("${}", self.n)
+    }
+}

@@ -1,0 +1,511 @@
+//! Users as members of accounts: read, list, create, update, close.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use roster_domain::ids::{AccountId, AccountRef, ProfileId, UserId};
+use roster_domain::model::{
+    Account, Address, BuiltinProfile, Identity, Member, NewMember, Page, PersonalNames, ProfileRef, ProfileTarget,
+    Timestamp, UserFilter, UserPatch, UserStatus,
+};
+use roster_domain::policy::{Actor, Capabilities};
+use roster_domain::validate::normalize_email;
+use roster_domain::Error;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::accounts::{account_clause, account_from_row, bind_account, parse_uuid};
+use crate::{db_error, is_unique_violation, Params, Store};
+
+const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
+     u.suffix_name, u.title, u.job_title, u.company, u.country_code, u.work_address, u.home_address, u.site_admin, \
+     u.created_at, u.updated_at, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, \
+     p.id AS profile_id, p.name AS profile_name, p.account_management \
+     FROM memberships m JOIN users u ON u.id = m.user_id JOIN permission_profiles p ON p.id = m.profile_id";
+
+/// One item of a bulk update: the target, the validated change, and the
+/// new password's hash when the change sets one.
+pub struct MemberUpdate {
+    pub user_id: UserId,
+    pub patch: UserPatch,
+    pub password_hash: Option<String>,
+}
+
+type ItemFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'c>>;
+
+impl Store {
+    /// The caller as a member of the account in the path. An unknown account
+    /// and a closed or missing membership look the same: `NotAMember`.
+    pub async fn actor(&self, user: UserId, account: AccountRef) -> Result<(Account, Actor), Error> {
+        let sql = format!(
+            "SELECT a.id, a.guid, a.name, a.created_at, m.status, p.account_management \
+             FROM accounts a JOIN memberships m ON m.account_id = a.id AND m.user_id = $2 \
+             JOIN permission_profiles p ON p.id = m.profile_id WHERE {}",
+            account_clause(account)
+        );
+        let row = bind_account(sqlx::query(&sql), account)
+            .bind(user.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_error)?
+            .ok_or(Error::NotAMember)?;
+        let status: UserStatus = row.try_get::<String, _>("status").map_err(db_error)?.parse()?;
+        if !status.can_act() {
+            return Err(Error::NotAMember);
+        }
+        let account = account_from_row(&row)?;
+        let management = row.try_get::<i64, _>("account_management").map_err(db_error)? != 0;
+        let caps = Capabilities::from_account_management(management);
+        Ok((
+            account.clone(),
+            Actor {
+                user_id: user,
+                account_id: account.id,
+                caps,
+            },
+        ))
+    }
+
+    /// One member of an account, or `UnknownUser`.
+    pub async fn member(&self, account: AccountId, user: UserId) -> Result<Member, Error> {
+        let mut conn = self.read.acquire().await.map_err(db_error)?;
+        member_in(&mut conn, account, user)
+            .await?
+            .ok_or_else(|| Error::UnknownUser(user.to_string()))
+    }
+
+    /// A page of an account's members in a stable order (oldest first).
+    pub async fn list_members(
+        &self,
+        account: AccountId,
+        filter: &UserFilter,
+        start: u64,
+        count: u64,
+    ) -> Result<Page<Member>, Error> {
+        let mut p = Params::default();
+        let mut cond = format!("m.account_id = {}", p.next());
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(email) = &filter.email {
+            cond += &format!(" AND u.email_norm = {}", p.next());
+            binds.push(normalize_email(email));
+        }
+        if let Some(s) = &filter.email_substring {
+            cond += &format!(" AND u.email_norm LIKE {} ESCAPE '\\'", p.next());
+            binds.push(like_pattern(&s.to_lowercase()));
+        }
+        if let Some(s) = &filter.user_name_substring {
+            cond += &format!(" AND LOWER(u.user_name) LIKE {} ESCAPE '\\'", p.next());
+            binds.push(like_pattern(&s.to_lowercase()));
+        }
+        if !filter.statuses.is_empty() {
+            let list: Vec<String> = filter.statuses.iter().map(|_| p.next()).collect();
+            cond += &format!(" AND m.status IN ({})", list.join(", "));
+            binds.extend(filter.statuses.iter().map(|s| s.as_str().to_owned()));
+        }
+        let mut conn = self.read.acquire().await.map_err(db_error)?;
+        let count_sql = format!("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE {cond}");
+        let mut q = sqlx::query_scalar::<_, i64>(&count_sql).bind(account.0);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let total = q.fetch_one(&mut *conn).await.map_err(db_error)? as u64;
+        let page_sql = format!(
+            "{MEMBER_SELECT} WHERE {cond} ORDER BY m.seq LIMIT {} OFFSET {}",
+            p.next(),
+            p.next()
+        );
+        let mut q = sqlx::query(&page_sql).bind(account.0);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let rows = q
+            .bind(count as i64)
+            .bind(start.min(i64::MAX as u64) as i64)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        let items = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
+        Ok(Page { items, start, total })
+    }
+
+    /// Adds users to an account, each on its own: a failed item changes
+    /// nothing and the others still apply. An email that already has an
+    /// identity elsewhere joins that identity; its names and password are
+    /// not touched (nobody takes over an identity by adding it).
+    pub async fn create_members(
+        &self,
+        account: AccountId,
+        items: Vec<(NewMember, Option<String>)>,
+    ) -> Result<Vec<Result<Member, Error>>, Error> {
+        self.batch(items, move |conn, (new, hash)| {
+            Box::pin(create_one(conn, account, new, hash))
+        })
+        .await
+    }
+
+    /// Applies partial updates, each checked against the actor's rights, the
+    /// shared-identity rule and the last-admin rule, each on its own.
+    pub async fn update_members(
+        &self,
+        actor: &Actor,
+        items: Vec<MemberUpdate>,
+    ) -> Result<Vec<Result<Member, Error>>, Error> {
+        let actor = actor.clone();
+        self.batch(items, move |conn, item| Box::pin(update_one(conn, actor.clone(), item)))
+            .await
+    }
+
+    /// The login record for an email: the user, its password hash, and
+    /// whether it may act in at least one account.
+    pub async fn login_record(&self, email: &str) -> Result<Option<(UserId, Option<String>, bool)>, Error> {
+        let row = sqlx::query(
+            "SELECT u.id, u.password_hash, CASE WHEN EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id \
+             AND m.status NOT IN ('Closed', 'Disabled')) THEN 1 ELSE 0 END AS can_act FROM users u WHERE u.email_norm = $1",
+        )
+        .bind(normalize_email(email))
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let id = UserId(parse_uuid(&row.try_get::<String, _>("id").map_err(db_error)?)?);
+        let hash: Option<String> = row.try_get("password_hash").map_err(db_error)?;
+        let can_act = row.try_get::<i64, _>("can_act").map_err(db_error)? != 0;
+        Ok(Some((id, hash, can_act)))
+    }
+
+    /// A user's global identity.
+    pub async fn identity(&self, user: UserId) -> Result<Identity, Error> {
+        let row = sqlx::query(&format!("{MEMBER_SELECT} WHERE u.id = $1 ORDER BY m.seq LIMIT 1"))
+            .bind(user.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+        Ok(member_from_row(&row)?.user)
+    }
+
+    /// Runs `each` on every item in one transaction, each item inside its own
+    /// savepoint: a failing item is rolled back alone. One commit (one fsync)
+    /// for the whole batch.
+    async fn batch<I, T>(
+        &self,
+        items: Vec<I>,
+        mut each: impl for<'c> FnMut(&'c mut AnyConnection, I) -> ItemFuture<'c, T>,
+    ) -> Result<Vec<Result<T, Error>>, Error> {
+        let mut tx = self.write.begin().await.map_err(db_error)?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let mut savepoint = sqlx::Acquire::begin(&mut *tx).await.map_err(db_error)?;
+            let result = each(&mut savepoint, item).await;
+            match result {
+                Ok(_) => savepoint.commit().await.map_err(db_error)?,
+                Err(Error::Unavailable | Error::Internal(_)) => return result.map(|_| Vec::new()),
+                Err(_) => savepoint.rollback().await.map_err(db_error)?,
+            }
+            out.push(result);
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(out)
+    }
+}
+
+async fn create_one(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    new: NewMember,
+    password_hash: Option<String>,
+) -> Result<Member, Error> {
+    let now = Timestamp::now();
+    let existing = sqlx::query("SELECT id, password_hash FROM users WHERE email_norm = $1")
+        .bind(new.email.normalized())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let (user, has_password) = match existing {
+        Some(row) => {
+            let user = UserId(parse_uuid(&row.try_get::<String, _>("id").map_err(db_error)?)?);
+            let hash: Option<String> = row.try_get("password_hash").map_err(db_error)?;
+            (user, hash.is_some())
+        }
+        None => {
+            let user = UserId::new();
+            insert_identity(conn, user, &new, password_hash.as_deref(), false, now).await?;
+            (user, password_hash.is_some())
+        }
+    };
+    let target = match (new.profile, new.is_admin) {
+        (Some(id), _) => ProfileTarget::Id(id),
+        (None, true) => ProfileTarget::Builtin(BuiltinProfile::Administrator),
+        (None, false) => ProfileTarget::Builtin(BuiltinProfile::Sender),
+    };
+    let profile = resolve_profile(conn, account, target).await?;
+    let status = new.status.unwrap_or(if has_password {
+        UserStatus::Active
+    } else {
+        UserStatus::ActivationSent
+    });
+    sqlx::query(
+        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(account.0)
+    .bind(user.to_string())
+    .bind(Uuid::new_v4().to_string())
+    .bind(status.as_str())
+    .bind(profile.id.0)
+    .bind(now.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::UserExists(new.email.to_string())
+        } else {
+            db_error(e)
+        }
+    })?;
+    member_in(conn, account, user)
+        .await?
+        .ok_or_else(|| Error::Internal("created member vanished".into()))
+}
+
+async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
+    let MemberUpdate {
+        user_id,
+        patch,
+        password_hash,
+    } = item;
+    actor.ensure_can_update_user(user_id)?;
+    let current = member_in(conn, actor.account_id, user_id)
+        .await?
+        .ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
+    let shared: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE user_id = $1 AND account_id <> $2")
+        .bind(user_id.to_string())
+        .bind(actor.account_id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    actor.ensure_can_apply(&current, shared > 0, &patch)?;
+    let now = Timestamp::now();
+
+    if patch.touches_identity() {
+        let mut user = current.user.clone();
+        patch.apply_to(&mut user);
+        write_identity(conn, &user, password_hash.as_deref(), now).await?;
+    }
+
+    let status = patch.status.unwrap_or(current.status);
+    let profile = match patch.target_profile(&current) {
+        Some(target) => resolve_profile(conn, actor.account_id, target).await?,
+        None => current.profile.clone(),
+    };
+    if status != current.status || profile.id != current.profile.id {
+        sqlx::query("UPDATE memberships SET status = $1, profile_id = $2, updated_at = $3 WHERE account_id = $4 AND user_id = $5")
+            .bind(status.as_str())
+            .bind(profile.id.0)
+            .bind(now.0)
+            .bind(actor.account_id.0)
+            .bind(user_id.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        let still_admin = profile.account_management && status.can_act();
+        if current.is_active_admin() && !still_admin && active_admins(conn, actor.account_id).await? == 0 {
+            return Err(Error::LastAdmin);
+        }
+    }
+    member_in(conn, actor.account_id, user_id)
+        .await?
+        .ok_or_else(|| Error::Internal("updated member vanished".into()))
+}
+
+async fn active_admins(conn: &mut AnyConnection, account: AccountId) -> Result<i64, Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id \
+         WHERE m.account_id = $1 AND p.account_management <> 0 AND m.status NOT IN ('Closed', 'Disabled')",
+    )
+    .bind(account.0)
+    .fetch_one(conn)
+    .await
+    .map_err(db_error)
+}
+
+async fn resolve_profile(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    target: ProfileTarget,
+) -> Result<ProfileRef, Error> {
+    let row = match target {
+        ProfileTarget::Id(id) => sqlx::query(
+            "SELECT id, name, account_management FROM permission_profiles WHERE account_id = $1 AND id = $2",
+        )
+        .bind(account.0)
+        .bind(id.0),
+        ProfileTarget::Builtin(b) => sqlx::query(
+            "SELECT id, name, account_management FROM permission_profiles WHERE account_id = $1 AND builtin = $2",
+        )
+        .bind(account.0)
+        .bind(b.key()),
+    }
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    let Some(row) = row else {
+        return Err(match target {
+            ProfileTarget::Id(id) => Error::UnknownProfile(id.to_string()),
+            ProfileTarget::Builtin(b) => Error::Internal(format!("account {account} lacks its {} profile", b.name())),
+        });
+    };
+    Ok(ProfileRef {
+        id: ProfileId(row.try_get("id").map_err(db_error)?),
+        name: row.try_get("name").map_err(db_error)?,
+        account_management: row.try_get::<i64, _>("account_management").map_err(db_error)? != 0,
+    })
+}
+
+pub(crate) async fn member_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    user: UserId,
+) -> Result<Option<Member>, Error> {
+    let row = sqlx::query(&format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2"))
+        .bind(account.0)
+        .bind(user.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
+pub(crate) async fn insert_identity(
+    conn: &mut AnyConnection,
+    user: UserId,
+    new: &NewMember,
+    password_hash: Option<&str>,
+    site_admin: bool,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let n = &new.names;
+    sqlx::query(
+        "INSERT INTO users (id, email, email_norm, user_name, first_name, middle_name, last_name, suffix_name, title, \
+         job_title, company, country_code, work_address, home_address, password_hash, site_admin, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+    )
+    .bind(user.to_string())
+    .bind(new.email.as_str())
+    .bind(new.email.normalized())
+    .bind(&new.user_name)
+    .bind(n.first_name.as_deref())
+    .bind(n.middle_name.as_deref())
+    .bind(n.last_name.as_deref())
+    .bind(n.suffix_name.as_deref())
+    .bind(n.title.as_deref())
+    .bind(new.job_title.as_deref())
+    .bind(new.company.as_deref())
+    .bind(new.country_code.as_deref())
+    .bind(address_json(&new.work_address))
+    .bind(address_json(&new.home_address))
+    .bind(password_hash)
+    .bind(site_admin as i64)
+    .bind(now.0)
+    .execute(conn)
+    .await
+    .map_err(|e| if is_unique_violation(&e) { Error::EmailTaken(new.email.to_string()) } else { db_error(e) })?;
+    Ok(())
+}
+
+async fn write_identity(
+    conn: &mut AnyConnection,
+    user: &Identity,
+    password_hash: Option<&str>,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let n = &user.names;
+    sqlx::query(
+        "UPDATE users SET email = $1, email_norm = $2, user_name = $3, first_name = $4, middle_name = $5, last_name = $6, \
+         suffix_name = $7, title = $8, job_title = $9, company = $10, country_code = $11, work_address = $12, \
+         home_address = $13, password_hash = COALESCE($14, password_hash), updated_at = $15 WHERE id = $16",
+    )
+    .bind(&user.email)
+    .bind(normalize_email(&user.email))
+    .bind(&user.user_name)
+    .bind(n.first_name.as_deref())
+    .bind(n.middle_name.as_deref())
+    .bind(n.last_name.as_deref())
+    .bind(n.suffix_name.as_deref())
+    .bind(n.title.as_deref())
+    .bind(user.job_title.as_deref())
+    .bind(user.company.as_deref())
+    .bind(user.country_code.as_deref())
+    .bind(address_json(&user.work_address))
+    .bind(address_json(&user.home_address))
+    .bind(password_hash)
+    .bind(now.0)
+    .bind(user.id.to_string())
+    .execute(conn)
+    .await
+    .map_err(|e| if is_unique_violation(&e) { Error::EmailTaken(user.email.clone()) } else { db_error(e) })?;
+    Ok(())
+}
+
+fn address_json(a: &Option<Address>) -> Option<String> {
+    a.as_ref()
+        .map(|a| serde_json::to_string(a).expect("an address always serializes"))
+}
+
+fn address_from(s: Option<String>) -> Result<Option<Address>, Error> {
+    s.map(|s| serde_json::from_str(&s).map_err(|e| Error::Internal(format!("malformed address in database: {e}"))))
+        .transpose()
+}
+
+/// `%s%` with LIKE's own wildcards escaped, so a substring means a substring.
+fn like_pattern(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
+    let opt = |name: &str| row.try_get::<Option<String>, _>(name).map_err(db_error);
+    let int = |name: &str| row.try_get::<i64, _>(name).map_err(db_error);
+    Ok(Member {
+        user: Identity {
+            id: UserId(parse_uuid(&text("user_id")?)?),
+            email: text("email")?,
+            user_name: text("user_name")?,
+            names: PersonalNames {
+                first_name: opt("first_name")?,
+                middle_name: opt("middle_name")?,
+                last_name: opt("last_name")?,
+                suffix_name: opt("suffix_name")?,
+                title: opt("title")?,
+            },
+            job_title: opt("job_title")?,
+            company: opt("company")?,
+            country_code: opt("country_code")?,
+            work_address: address_from(opt("work_address")?)?,
+            home_address: address_from(opt("home_address")?)?,
+            site_admin: int("site_admin")? != 0,
+            created_at: Timestamp(int("created_at")?),
+            updated_at: Timestamp(int("updated_at")?),
+        },
+        account_id: AccountId(int("account_id")?),
+        membership_id: parse_uuid(&text("membership_id")?)?,
+        status: text("status")?.parse()?,
+        profile: ProfileRef {
+            id: ProfileId(int("profile_id")?),
+            name: text("profile_name")?,
+            account_management: int("account_management")? != 0,
+        },
+        added_at: Timestamp(int("added_at")?),
+        updated_at: Timestamp(int("m_updated_at")?),
+    })
+}
