@@ -1,1 +1,98 @@
+//! Roster's HTTP surfaces. Each wire protocol is a module with its own
+//! wire types and error mapping; the shared middleware lives here.
 
+pub mod auth;
+pub mod docusign;
+pub mod error;
+pub mod extract;
+mod health;
+mod oauth;
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use roster_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+
+/// Settings the HTTP layer needs.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Lifetime of access tokens issued by `/oauth/token`.
+    pub token_ttl_seconds: i64,
+    /// The server's public base URL for `userinfo`'s `base_uri`; by default
+    /// taken from the request's `Host`.
+    pub public_url: Option<String>,
+    /// Longest time one request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            token_ttl_seconds: 8 * 3600,
+            public_url: None,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: ApiConfig,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config.request_timeout;
+    let docusign = docusign::routes();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/oauth/userinfo", get(oauth::userinfo))
+        .nest("/restapi/v2.1", docusign.clone())
+        .nest("/v2.1", docusign)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::new())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::http(
+        StatusCode::NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        format!("No resource at {}.", req.uri().path()),
+    )
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::http(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{} is not allowed on {}.", req.method(), req.uri().path()),
+    )
+}

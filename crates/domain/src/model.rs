@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ids::{AccountId, ProfileId, UserId};
-use crate::validate::{Email, Password};
+use crate::validate::{Email, PasswordHash};
 use crate::Error;
 
 /// Microseconds since the Unix epoch, UTC.
@@ -215,7 +215,7 @@ pub struct NewMember {
     pub country_code: Option<String>,
     pub work_address: Option<Address>,
     pub home_address: Option<Address>,
-    pub password: Option<Password>,
+    pub password_hash: Option<PasswordHash>,
     pub status: Option<UserStatus>,
     /// An explicit profile wins over `is_admin`; with neither, "DocuSign Sender".
     pub profile: Option<ProfileId>,
@@ -245,7 +245,7 @@ pub struct UserPatch {
     pub country_code: Option<Option<String>>,
     pub work_address: Option<Address>,
     pub home_address: Option<Address>,
-    pub password: Option<Password>,
+    pub password_hash: Option<PasswordHash>,
     pub status: Option<UserStatus>,
     /// An explicit profile wins over `is_admin`. `is_admin: true` on a
     /// non-admin gives "Account Administrator", `false` on an admin gives
@@ -281,7 +281,7 @@ impl UserPatch {
             || self.country_code.is_some()
             || self.work_address.is_some()
             || self.home_address.is_some()
-            || self.password.is_some()
+            || self.password_hash.is_some()
     }
 
     /// Applies the identity part of the patch (the password is stored apart).

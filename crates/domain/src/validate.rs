@@ -90,6 +90,16 @@ impl fmt::Debug for Password {
     }
 }
 
+/// An argon2id hash of a [`Password`], as stored (PHC string format).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(pub String);
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(***)")
+    }
+}
+
 /// A required single-line text of at most `max` characters, trimmed.
 pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, Error> {
     let v = raw.trim();

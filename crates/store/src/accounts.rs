@@ -13,7 +13,6 @@ use crate::{db_error, Store};
 pub struct NewAccount {
     pub name: String,
     pub admin: NewMember,
-    pub admin_password_hash: Option<String>,
 }
 
 const ACCOUNT_COLUMNS: &str = "a.id, a.guid, a.name, a.created_at";
@@ -74,15 +73,7 @@ impl Store {
             .await
             .map_err(db_error)?;
         let user = UserId::new();
-        insert_identity(
-            &mut tx,
-            user,
-            &new.admin,
-            new.admin_password_hash.as_deref(),
-            first_user == 0,
-            now,
-        )
-        .await?;
+        insert_identity(&mut tx, user, &new.admin, first_user == 0, now).await?;
         sqlx::query(
             "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at) \
              VALUES ($1, $2, $3, 'Active', $4, $5, $5)",

@@ -24,12 +24,10 @@ const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.fir
      p.id AS profile_id, p.name AS profile_name, p.account_management \
      FROM memberships m JOIN users u ON u.id = m.user_id JOIN permission_profiles p ON p.id = m.profile_id";
 
-/// One item of a bulk update: the target, the validated change, and the
-/// new password's hash when the change sets one.
+/// One item of a bulk update: the target and the validated change.
 pub struct MemberUpdate {
     pub user_id: UserId,
     pub patch: UserPatch,
-    pub password_hash: Option<String>,
 }
 
 type ItemFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'c>>;
@@ -136,12 +134,10 @@ impl Store {
     pub async fn create_members(
         &self,
         account: AccountId,
-        items: Vec<(NewMember, Option<String>)>,
+        items: Vec<NewMember>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
-        self.batch(items, move |conn, (new, hash)| {
-            Box::pin(create_one(conn, account, new, hash))
-        })
-        .await
+        self.batch(items, move |conn, new| Box::pin(create_one(conn, account, new)))
+            .await
     }
 
     /// Applies partial updates, each checked against the actor's rights, the
@@ -210,12 +206,7 @@ impl Store {
     }
 }
 
-async fn create_one(
-    conn: &mut AnyConnection,
-    account: AccountId,
-    new: NewMember,
-    password_hash: Option<String>,
-) -> Result<Member, Error> {
+async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember) -> Result<Member, Error> {
     let now = Timestamp::now();
     let existing = sqlx::query("SELECT id, password_hash FROM users WHERE email_norm = $1")
         .bind(new.email.normalized())
@@ -230,8 +221,8 @@ async fn create_one(
         }
         None => {
             let user = UserId::new();
-            insert_identity(conn, user, &new, password_hash.as_deref(), false, now).await?;
-            (user, password_hash.is_some())
+            insert_identity(conn, user, &new, false, now).await?;
+            (user, new.password_hash.is_some())
         }
     };
     let target = match (new.profile, new.is_admin) {
@@ -270,11 +261,7 @@ async fn create_one(
 }
 
 async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
-    let MemberUpdate {
-        user_id,
-        patch,
-        password_hash,
-    } = item;
+    let MemberUpdate { user_id, patch } = item;
     actor.ensure_can_update_user(user_id)?;
     let current = member_in(conn, actor.account_id, user_id)
         .await?
@@ -291,7 +278,7 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
     if patch.touches_identity() {
         let mut user = current.user.clone();
         patch.apply_to(&mut user);
-        write_identity(conn, &user, password_hash.as_deref(), now).await?;
+        write_identity(conn, &user, patch.password_hash.as_ref().map(|h| h.0.as_str()), now).await?;
     }
 
     let status = patch.status.unwrap_or(current.status);
@@ -381,7 +368,6 @@ pub(crate) async fn insert_identity(
     conn: &mut AnyConnection,
     user: UserId,
     new: &NewMember,
-    password_hash: Option<&str>,
     site_admin: bool,
     now: Timestamp,
 ) -> Result<(), Error> {
@@ -405,7 +391,7 @@ pub(crate) async fn insert_identity(
     .bind(new.country_code.as_deref())
     .bind(address_json(&new.work_address))
     .bind(address_json(&new.home_address))
-    .bind(password_hash)
+    .bind(new.password_hash.as_ref().map(|h| h.0.as_str()))
     .bind(site_admin as i64)
     .bind(now.0)
     .execute(conn)

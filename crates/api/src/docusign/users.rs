@@ -1,0 +1,447 @@
+//! `/accounts/{accountId}/users` and `/accounts/{accountId}/users/{userId}`.
+
+use std::future::Future;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use roster_domain::ids::{ProfileId, UserId};
+use roster_domain::model::{Address, Member, NewMember, PersonalNames, UserFilter, UserPatch, UserStatus};
+use roster_domain::policy::Actor;
+use roster_domain::validate::{optional_text, required_text, Email, Password, PasswordHash, NAME_MAX, TEXT_MAX};
+use roster_domain::Error;
+use roster_store::MemberUpdate;
+use serde::{Deserialize, Serialize};
+
+use super::wire::{
+    AddressInformation, NewUser, Paging, StrBool, UserInfo, UserInformation, UserInformationIn, UserRef, MIN_DATE,
+};
+use crate::auth::hash_password;
+use crate::error::{ApiResult, ErrorDetails};
+use crate::extract::{InAccount, JsonBody, PathParams, QueryParams};
+use crate::AppState;
+
+/// Most users one bulk request may carry (DocuSign's limit for create).
+pub const BULK_MAX: usize = 500;
+/// Largest page of the users list.
+pub const PAGE_MAX: u64 = 100;
+
+#[derive(Serialize)]
+pub struct UserInformationList {
+    pub users: Vec<UserInformation>,
+    #[serde(flatten)]
+    pub paging: Option<Paging>,
+}
+
+#[derive(Serialize)]
+pub struct UsersResponse {
+    pub users: Vec<UserInfo>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUsersDefinition {
+    new_users: Option<Vec<UserInformationIn>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUsersSummary {
+    new_users: Vec<NewUser>,
+}
+
+#[derive(Deserialize)]
+pub struct UserInformationListIn {
+    users: Option<Vec<UserInformationIn>>,
+}
+
+#[derive(Deserialize)]
+pub struct UserInfoListIn {
+    users: Option<Vec<UserRef>>,
+}
+
+/// `GET /users`: a page of the account's members.
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: InAccount,
+    query: QueryParams,
+) -> ApiResult<Json<UserInformationList>> {
+    ctx.actor.ensure_can_list_users()?;
+    let count = match query.get("count") {
+        None => PAGE_MAX,
+        Some(c) => c
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=PAGE_MAX).contains(n))
+            .ok_or_else(|| Error::invalid("count", format!("'{c}' is not a number from 1 to {PAGE_MAX}")))?,
+    };
+    let start = match query.get("start_position") {
+        None => 0,
+        Some(s) => s
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| Error::invalid("start_position", format!("'{s}' is not a number of 0 or more")))?,
+    };
+    let statuses = match query.get("status") {
+        None => Vec::new(),
+        Some(s) => s
+            .split(',')
+            .map(|v| {
+                v.parse::<UserStatus>().map_err(|_| {
+                    Error::invalid(
+                        "status",
+                        format!("'{v}' is not one of ActivationRequired, ActivationSent, Active, Closed, Disabled"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let filter = UserFilter {
+        email: query.get("email").map(str::to_owned),
+        email_substring: query.get("email_substring").map(str::to_owned),
+        user_name_substring: query.get("user_name_substring").map(str::to_owned),
+        statuses,
+    };
+    if filter.email.is_some() && filter.email_substring.is_some() {
+        return Err(Error::invalid("email_substring", "cannot be combined with email").into());
+    }
+    let page = state.store.list_members(ctx.account.id, &filter, start, count).await?;
+    let echoed: Vec<(&str, String)> = [
+        "email",
+        "email_substring",
+        "user_name_substring",
+        "status",
+        "additional_info",
+    ]
+    .into_iter()
+    .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
+    .collect();
+    let base = format!("/accounts/{}/users", ctx.account.id);
+    let paging = Paging::new(&base, &echoed, start, count, page.items.len() as u64, page.total);
+    Ok(Json(UserInformationList {
+        users: page.items.iter().map(Into::into).collect(),
+        paging: Some(paging),
+    }))
+}
+
+/// `POST /users`: creates up to 500 users; 201 with one `newUser` per input,
+/// failed ones carrying `errorDetails`.
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: InAccount,
+    JsonBody(body): JsonBody<NewUsersDefinition>,
+) -> ApiResult<(StatusCode, Json<NewUsersSummary>)> {
+    ctx.actor.ensure_can_manage_users()?;
+    let inputs = bounded("newUsers", body.new_users)?;
+    let echo: Vec<(Option<String>, Option<String>)> =
+        inputs.iter().map(|u| (u.email.clone(), u.user_name.clone())).collect();
+    let mut validated = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        validated.push(match new_member(input) {
+            Ok((mut new, password)) => hashed(password).await.map(|h| {
+                new.password_hash = h;
+                new
+            }),
+            Err(e) => Err(e),
+        });
+    }
+    let results = per_item(validated, |valid| state.store.create_members(ctx.account.id, valid)).await?;
+    let new_users = results
+        .iter()
+        .zip(echo)
+        .map(|(r, (email, user_name))| match r {
+            Ok(m) => NewUser::from(m),
+            Err(e) => NewUser {
+                email,
+                user_name,
+                created_date_time: MIN_DATE.to_owned(),
+                error_details: Some(e.into()),
+                ..Default::default()
+            },
+        })
+        .collect();
+    Ok((StatusCode::CREATED, Json(NewUsersSummary { new_users })))
+}
+
+/// `PUT /users`: partial update of several users, each on its own.
+pub async fn update_many(
+    State(state): State<AppState>,
+    ctx: InAccount,
+    JsonBody(body): JsonBody<UserInformationListIn>,
+) -> ApiResult<Json<UserInformationList>> {
+    let inputs = bounded("users", body.users)?;
+    let echo: Vec<Option<String>> = inputs.iter().map(|u| u.user_id.clone()).collect();
+    let mut validated = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let target = match input.user_id.as_deref() {
+            None => Err(Error::invalid("userId", "is required")),
+            Some(raw) => target_user(&ctx.actor, raw),
+        };
+        validated.push(match target {
+            Ok(user_id) => member_update(user_id, &input).await,
+            Err(e) => Err(e),
+        });
+    }
+    let results = per_item(validated, |valid| state.store.update_members(&ctx.actor, valid)).await?;
+    let users = results
+        .iter()
+        .zip(echo)
+        .map(|(r, user_id)| user_or_error(r, user_id))
+        .collect();
+    Ok(Json(UserInformationList { users, paging: None }))
+}
+
+/// `DELETE /users`: closes users (they stay, with `userStatus` `Closed`).
+pub async fn close_many(
+    State(state): State<AppState>,
+    ctx: InAccount,
+    JsonBody(body): JsonBody<UserInfoListIn>,
+) -> ApiResult<Json<UsersResponse>> {
+    ctx.actor.ensure_can_manage_users()?;
+    let inputs = bounded("users", body.users)?;
+    let echo: Vec<Option<String>> = inputs.iter().map(|u| u.user_id.clone()).collect();
+    let validated = inputs
+        .into_iter()
+        .map(|u| {
+            let raw = u.user_id.ok_or_else(|| Error::invalid("userId", "is required"))?;
+            let user_id = target_user(&ctx.actor, &raw)?;
+            let patch = UserPatch {
+                status: Some(UserStatus::Closed),
+                ..Default::default()
+            };
+            Ok(MemberUpdate { user_id, patch })
+        })
+        .collect();
+    let results = per_item(validated, |valid| state.store.update_members(&ctx.actor, valid)).await?;
+    let users = results
+        .iter()
+        .zip(echo)
+        .map(|(r, user_id)| match r {
+            Ok(m) => UserInfo::from(m),
+            Err(e) => UserInfo {
+                user_id,
+                error_details: Some(e.into()),
+                ..Default::default()
+            },
+        })
+        .collect();
+    Ok(Json(UsersResponse { users }))
+}
+
+/// `GET /users/{userId}`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    ctx: InAccount,
+    path: PathParams,
+) -> ApiResult<Json<UserInformation>> {
+    let user_id = target_user(&ctx.actor, path.get("userId"))?;
+    ctx.actor.ensure_can_read_user(user_id)?;
+    let member = state.store.member(ctx.account.id, user_id).await?;
+    Ok(Json(UserInformation::from(&member)))
+}
+
+/// `PUT /users/{userId}`: partial update of one user.
+pub async fn update_one(
+    State(state): State<AppState>,
+    ctx: InAccount,
+    path: PathParams,
+    JsonBody(input): JsonBody<UserInformationIn>,
+) -> ApiResult<Json<UserInformation>> {
+    let user_id = target_user(&ctx.actor, path.get("userId"))?;
+    ctx.actor.ensure_can_update_user(user_id)?;
+    if let Some(body_id) = input.user_id.as_deref().filter(|s| !s.is_empty()) {
+        if body_id.parse::<UserId>().ok() != Some(user_id) {
+            return Err(Error::invalid("userId", "differs from the userId in the path").into());
+        }
+    }
+    let update = member_update(user_id, &input).await?;
+    let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
+    let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;
+    Ok(Json(UserInformation::from(&member)))
+}
+
+/// Parses a target user id. To a caller who may not see other users, a
+/// malformed id is refused like any other user's: nothing is revealed.
+fn target_user(actor: &Actor, raw: &str) -> Result<UserId, Error> {
+    match raw.parse::<UserId>() {
+        Ok(id) => Ok(id),
+        Err(e) if actor.caps.view_users => Err(e),
+        Err(_) => Err(Error::Forbidden("a user may only act on itself".into())),
+    }
+}
+
+fn user_or_error(result: &Result<Member, Error>, user_id: Option<String>) -> UserInformation {
+    match result {
+        Ok(m) => UserInformation::from(m),
+        Err(e) => UserInformation {
+            user_id,
+            error_details: Some(ErrorDetails::from(e)),
+            ..Default::default()
+        },
+    }
+}
+
+/// The items of a bulk request: present, not empty, at most [`BULK_MAX`].
+fn bounded<T>(field: &str, items: Option<Vec<T>>) -> Result<Vec<T>, Error> {
+    let items = items.ok_or_else(|| Error::invalid(field, "is required"))?;
+    if items.is_empty() {
+        return Err(Error::invalid(field, "must list at least one user"));
+    }
+    if items.len() > BULK_MAX {
+        return Err(Error::invalid(
+            field,
+            format!("lists {} users; the limit is {BULK_MAX} per request", items.len()),
+        ));
+    }
+    Ok(items)
+}
+
+/// Runs the valid items through `run` and puts every result, failed
+/// validations included, back in request order.
+async fn per_item<T, R, F, Fut>(inputs: Vec<Result<T, Error>>, run: F) -> Result<Vec<Result<R, Error>>, Error>
+where
+    F: FnOnce(Vec<T>) -> Fut,
+    Fut: Future<Output = Result<Vec<Result<R, Error>>, Error>>,
+{
+    let mut valid = Vec::new();
+    let mut failures = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        match input {
+            Ok(item) => {
+                valid.push(item);
+                failures.push(None);
+            }
+            Err(e) => failures.push(Some(e)),
+        }
+    }
+    let mut done = run(valid).await?.into_iter();
+    Ok(failures
+        .into_iter()
+        .map(|f| match f {
+            Some(e) => Err(e),
+            None => done
+                .next()
+                .unwrap_or_else(|| Err(Error::Internal("missing result for an item".into()))),
+        })
+        .collect())
+}
+
+/// Hashes a password off the async threads, if there is one.
+async fn hashed(password: Option<Password>) -> Result<Option<PasswordHash>, Error> {
+    match password {
+        Some(p) => Ok(Some(hash_password(p).await?)),
+        None => Ok(None),
+    }
+}
+
+/// A create item, validated; the password comes back apart, to be hashed.
+fn new_member(u: UserInformationIn) -> Result<(NewMember, Option<Password>), Error> {
+    let email = Email::parse(
+        "email",
+        u.email
+            .as_deref()
+            .ok_or_else(|| Error::invalid("email", "is required"))?,
+    )?;
+    let user_name = required_text("userName", u.user_name.as_deref().unwrap_or_default(), NAME_MAX)?;
+    let opt = |field: &str, v: &Option<String>, max: usize| -> Result<Option<String>, Error> {
+        v.as_deref()
+            .map(|v| optional_text(field, v, max))
+            .transpose()
+            .map(Option::flatten)
+    };
+    let password = u
+        .password
+        .as_deref()
+        .map(|p| Password::parse("password", p))
+        .transpose()?;
+    let new = NewMember {
+        email,
+        user_name,
+        names: PersonalNames {
+            first_name: opt("firstName", &u.first_name, NAME_MAX)?,
+            middle_name: opt("middleName", &u.middle_name, NAME_MAX)?,
+            last_name: opt("lastName", &u.last_name, NAME_MAX)?,
+            suffix_name: opt("suffixName", &u.suffix_name, NAME_MAX)?,
+            title: opt("title", &u.title, NAME_MAX)?,
+        },
+        job_title: opt("jobTitle", &u.job_title, TEXT_MAX)?,
+        company: opt("company", &u.company, TEXT_MAX)?,
+        country_code: opt("countryCode", &u.country_code, TEXT_MAX)?,
+        work_address: u.work_address.as_ref().map(|a| address("workAddress", a)).transpose()?,
+        home_address: u.home_address.as_ref().map(|a| address("homeAddress", a)).transpose()?,
+        password_hash: None,
+        status: u.user_status.as_deref().map(str::parse).transpose()?,
+        profile: u
+            .permission_profile_id
+            .as_ref()
+            .map(|p| p.0.parse::<ProfileId>())
+            .transpose()?,
+        is_admin: u.is_admin.is_some_and(|StrBool(b)| b),
+    };
+    Ok((new, password))
+}
+
+async fn member_update(user_id: UserId, u: &UserInformationIn) -> Result<MemberUpdate, Error> {
+    let (mut patch, password) = user_patch(u)?;
+    patch.password_hash = hashed(password).await?;
+    Ok(MemberUpdate { user_id, patch })
+}
+
+fn user_patch(u: &UserInformationIn) -> Result<(UserPatch, Option<Password>), Error> {
+    let opt = |field: &str, v: &Option<String>, max: usize| -> Result<Option<Option<String>>, Error> {
+        v.as_deref().map(|v| optional_text(field, v, max)).transpose()
+    };
+    let password = u
+        .password
+        .as_deref()
+        .map(|p| Password::parse("password", p))
+        .transpose()?;
+    let patch = UserPatch {
+        email: u.email.as_deref().map(|e| Email::parse("email", e)).transpose()?,
+        user_name: u
+            .user_name
+            .as_deref()
+            .map(|n| required_text("userName", n, NAME_MAX))
+            .transpose()?,
+        first_name: opt("firstName", &u.first_name, NAME_MAX)?,
+        middle_name: opt("middleName", &u.middle_name, NAME_MAX)?,
+        last_name: opt("lastName", &u.last_name, NAME_MAX)?,
+        suffix_name: opt("suffixName", &u.suffix_name, NAME_MAX)?,
+        title: opt("title", &u.title, NAME_MAX)?,
+        job_title: opt("jobTitle", &u.job_title, TEXT_MAX)?,
+        company: opt("company", &u.company, TEXT_MAX)?,
+        country_code: opt("countryCode", &u.country_code, TEXT_MAX)?,
+        work_address: u.work_address.as_ref().map(|a| address("workAddress", a)).transpose()?,
+        home_address: u.home_address.as_ref().map(|a| address("homeAddress", a)).transpose()?,
+        password_hash: None,
+        status: u.user_status.as_deref().map(str::parse).transpose()?,
+        profile: u
+            .permission_profile_id
+            .as_ref()
+            .map(|p| p.0.parse::<ProfileId>())
+            .transpose()?,
+        is_admin: u.is_admin.map(|StrBool(b)| b),
+    };
+    Ok((patch, password))
+}
+
+fn address(field: &str, a: &AddressInformation) -> Result<Address, Error> {
+    let part = |name: &str, v: &Option<String>, max: usize| -> Result<Option<String>, Error> {
+        v.as_deref()
+            .map(|v| optional_text(&format!("{field}.{name}"), v, max))
+            .transpose()
+            .map(Option::flatten)
+    };
+    Ok(Address {
+        address1: part("address1", &a.address1, 100)?,
+        address2: part("address2", &a.address2, 100)?,
+        city: part("city", &a.city, 40)?,
+        country: part("country", &a.country, 50)?,
+        fax: part("fax", &a.fax, 20)?,
+        phone: part("phone", &a.phone, 20)?,
+        postal_code: part("postalCode", &a.postal_code, 20)?,
+        state_or_province: part("stateOrProvince", &a.state_or_province, 40)?,
+        zip_plus4: part("zipPlus4", &a.zip_plus4, 20)?,
+    })
+}
