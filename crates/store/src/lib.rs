@@ -135,6 +135,15 @@ impl Store {
             .map_err(db_error)
     }
 
+    /// Runs one administrative statement (tests create and drop databases with it).
+    pub async fn execute_admin(&self, sql: &str) -> Result<(), Error> {
+        sqlx::raw_sql(sql)
+            .execute(&self.write)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
