@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use roster_domain::ids::{ProfileId, UserId};
 use roster_domain::model::{Address, Member, NewMember, PersonalNames, UserFilter, UserPatch, UserStatus};
-use roster_domain::policy::Actor;
 use roster_domain::validate::{optional_text, required_text, Email, Password, PasswordHash, NAME_MAX, TEXT_MAX};
 use roster_domain::Error;
 use roster_store::MemberUpdate;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::wire::{
     AddressInformation, NewUser, Paging, StrBool, UserInfo, UserInformation, UserInformationIn, UserRef, MIN_DATE,
@@ -176,7 +176,7 @@ pub async fn update_many(
     for input in inputs {
         let target = match input.user_id.as_deref() {
             None => Err(Error::invalid("userId", "is required")),
-            Some(raw) => target_user(&ctx.actor, raw),
+            Some(raw) => target_user(raw, |id| ctx.actor.ensure_can_update_user(id)),
         };
         validated.push(match target {
             Ok(user_id) => member_update(user_id, &input).await,
@@ -205,7 +205,7 @@ pub async fn close_many(
         .into_iter()
         .map(|u| {
             let raw = u.user_id.ok_or_else(|| Error::invalid("userId", "is required"))?;
-            let user_id = target_user(&ctx.actor, &raw)?;
+            let user_id = target_user(&raw, |_| Ok(()))?;
             let patch = UserPatch {
                 status: Some(UserStatus::Closed),
                 ..Default::default()
@@ -235,8 +235,7 @@ pub async fn get_one(
     ctx: InAccount,
     path: PathParams,
 ) -> ApiResult<Json<UserInformation>> {
-    let user_id = target_user(&ctx.actor, path.get("userId"))?;
-    ctx.actor.ensure_can_read_user(user_id)?;
+    let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
     let member = state.store.member(ctx.account.id, user_id).await?;
     Ok(Json(UserInformation::from(&member)))
 }
@@ -248,8 +247,7 @@ pub async fn update_one(
     path: PathParams,
     JsonBody(input): JsonBody<UserInformationIn>,
 ) -> ApiResult<Json<UserInformation>> {
-    let user_id = target_user(&ctx.actor, path.get("userId"))?;
-    ctx.actor.ensure_can_update_user(user_id)?;
+    let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
     if let Some(body_id) = input.user_id.as_deref().filter(|s| !s.is_empty()) {
         if body_id.parse::<UserId>().ok() != Some(user_id) {
             return Err(Error::invalid("userId", "differs from the userId in the path").into());
@@ -261,13 +259,17 @@ pub async fn update_one(
     Ok(Json(UserInformation::from(&member)))
 }
 
-/// Parses a target user id. To a caller who may not see other users, a
-/// malformed id is refused like any other user's: nothing is revealed.
-fn target_user(actor: &Actor, raw: &str) -> Result<UserId, Error> {
+/// Parses a target user id and checks the caller `may` act on it. A
+/// malformed id is refused exactly as another user's id would be, so a
+/// caller who may not see other users learns nothing from the answer.
+fn target_user(raw: &str, may: impl Fn(UserId) -> Result<(), Error>) -> Result<UserId, Error> {
     match raw.parse::<UserId>() {
-        Ok(id) => Ok(id),
-        Err(e) if actor.caps.view_users => Err(e),
-        Err(_) => Err(Error::Forbidden("a user may only act on itself".into())),
+        Ok(id) => may(id).map(|()| id),
+        Err(malformed) => {
+            // The nil id is nobody's: `may` answers as for any other user.
+            may(UserId(Uuid::nil()))?;
+            Err(malformed)
+        }
     }
 }
 
