@@ -1,0 +1,133 @@
+//! The `roster` binary itself: init, token, first start, graceful stop.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::TestDb;
+use serde_json::Value;
+
+fn roster() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+    cmd.env_remove("ROSTER_DATABASE_URL").env_remove("ROSTER_ADMIN_PASSWORD").env_remove("ROSTER_ADMIN_EMAIL");
+    cmd
+}
+
+fn init(db: &str, account: &str, email: &str) -> std::process::Output {
+    roster()
+        .args(["init", "--database", db, "--account-name", account, "--admin-email", email])
+        .args(["--admin-password", "init-password-1"])
+        .output()
+        .expect("run roster init")
+}
+
+#[tokio::test]
+async fn init_prints_one_json_line_and_refuses_a_taken_email() {
+    let db = TestDb::new().await;
+    let out = init(&db.url, "Acme", "owner@example.com");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let line: Value = serde_json::from_str(stdout.trim()).unwrap();
+    for key in ["accountId", "accountIdGuid", "userId", "accessToken"] {
+        assert!(line[key].as_str().is_some_and(|v| !v.is_empty()), "{key} in {line}");
+    }
+    assert_eq!(line.as_object().unwrap().len(), 4);
+
+    let again = init(&db.url, "Other", "OWNER@example.com");
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already exists"), "{err}");
+
+    let second = init(&db.url, "Beta", "beta@example.com");
+    assert!(second.status.success());
+    let second: Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_ne!(second["accountId"], line["accountId"]);
+
+    let token = roster().args(["token", "--database", &db.url, "--email", "beta@example.com"]).output().unwrap();
+    assert!(token.status.success());
+    assert_eq!(String::from_utf8(token.stdout).unwrap().trim().len(), 43);
+    let unknown = roster().args(["token", "--database", &db.url, "--email", "nobody@example.com"]).output().unwrap();
+    assert!(!unknown.status.success());
+}
+
+/// A `roster serve` child process and the base URL it printed.
+struct Serve {
+    child: Child,
+    base: String,
+    first_start: Vec<String>,
+}
+
+fn serve(db: &str, envs: &[(&str, &str)]) -> Serve {
+    let mut child = roster()
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn roster serve");
+    let mut first_start = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("roster serve exited early").unwrap();
+        if let Some(base) = line.strip_prefix("roster listening on ") {
+            break base.to_owned();
+        }
+        first_start.push(line);
+    };
+    Serve { child, base, first_start }
+}
+
+#[tokio::test]
+async fn first_start_creates_an_admin_with_a_generated_password_printed_once() {
+    let db = TestDb::new().await;
+    let mut s = serve(&db.url, &[]);
+    let text = s.first_start.join("\n");
+    assert!(text.contains("admin@localhost"), "{text}");
+    let password = text.split("Generated password (shown only now): ").nth(1).unwrap().lines().next().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{}/oauth/token", s.base))
+        .form(&[("grant_type", "password"), ("username", "admin@localhost"), ("password", &password)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(token["access_token"].is_string(), "{token}");
+    // The ready curl line works as printed.
+    let curl_token = text.split("Bearer ").nth(1).unwrap().split('\'').next().unwrap();
+    let url = text.split("' ").last().unwrap().trim();
+    let r = http.get(url).bearer_auth(curl_token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+
+    // Second start: nothing is created or printed again.
+    let mut again = serve(&db.url, &[]);
+    assert!(again.first_start.is_empty(), "{:?}", again.first_start);
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn first_start_uses_the_configured_admin_and_sigterm_stops_gracefully() {
+    let db = TestDb::new().await;
+    let mut s = serve(&db.url, &[("ROSTER_ADMIN_EMAIL", "boss@example.com"), ("ROSTER_ADMIN_PASSWORD", "boss-password-1")]);
+    let text = s.first_start.join("\n");
+    assert!(text.contains("boss@example.com") && !text.contains("boss-password-1"), "{text}");
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/oauth/token", s.base))
+        .form(&[("grant_type", "password"), ("username", "boss@example.com"), ("password", "boss-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let status = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = s.child.wait().unwrap();
+    assert!(exit.success(), "a SIGTERM stop is a clean exit: {exit:?}");
+}
