@@ -10,13 +10,23 @@ use serde_json::Value;
 
 fn roster() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
-    cmd.env_remove("ROSTER_DATABASE_URL").env_remove("ROSTER_ADMIN_PASSWORD").env_remove("ROSTER_ADMIN_EMAIL");
+    cmd.env_remove("ROSTER_DATABASE_URL")
+        .env_remove("ROSTER_ADMIN_PASSWORD")
+        .env_remove("ROSTER_ADMIN_EMAIL");
     cmd
 }
 
 fn init(db: &str, account: &str, email: &str) -> std::process::Output {
     roster()
-        .args(["init", "--database", db, "--account-name", account, "--admin-email", email])
+        .args([
+            "init",
+            "--database",
+            db,
+            "--account-name",
+            account,
+            "--admin-email",
+            email,
+        ])
         .args(["--admin-password", "init-password-1"])
         .output()
         .expect("run roster init")
@@ -45,10 +55,16 @@ async fn init_prints_one_json_line_and_refuses_a_taken_email() {
     let second: Value = serde_json::from_slice(&second.stdout).unwrap();
     assert_ne!(second["accountId"], line["accountId"]);
 
-    let token = roster().args(["token", "--database", &db.url, "--email", "beta@example.com"]).output().unwrap();
+    let token = roster()
+        .args(["token", "--database", &db.url, "--email", "beta@example.com"])
+        .output()
+        .unwrap();
     assert!(token.status.success());
     assert_eq!(String::from_utf8(token.stdout).unwrap().trim().len(), 43);
-    let unknown = roster().args(["token", "--database", &db.url, "--email", "nobody@example.com"]).output().unwrap();
+    let unknown = roster()
+        .args(["token", "--database", &db.url, "--email", "nobody@example.com"])
+        .output()
+        .unwrap();
     assert!(!unknown.status.success());
 }
 
@@ -76,7 +92,11 @@ fn serve(db: &str, envs: &[(&str, &str)]) -> Serve {
         }
         first_start.push(line);
     };
-    Serve { child, base, first_start }
+    Serve {
+        child,
+        base,
+        first_start,
+    }
 }
 
 #[tokio::test]
@@ -85,11 +105,22 @@ async fn first_start_creates_an_admin_with_a_generated_password_printed_once() {
     let mut s = serve(&db.url, &[]);
     let text = s.first_start.join("\n");
     assert!(text.contains("admin@localhost"), "{text}");
-    let password = text.split("Generated password (shown only now): ").nth(1).unwrap().lines().next().unwrap().to_owned();
+    let password = text
+        .split("Generated password (shown only now): ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
     let http = reqwest::Client::new();
     let token: Value = http
         .post(format!("{}/oauth/token", s.base))
-        .form(&[("grant_type", "password"), ("username", "admin@localhost"), ("password", &password)])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin@localhost"),
+            ("password", &password),
+        ])
         .send()
         .await
         .unwrap()
@@ -115,18 +146,34 @@ async fn first_start_creates_an_admin_with_a_generated_password_printed_once() {
 #[tokio::test]
 async fn first_start_uses_the_configured_admin_and_sigterm_stops_gracefully() {
     let db = TestDb::new().await;
-    let mut s = serve(&db.url, &[("ROSTER_ADMIN_EMAIL", "boss@example.com"), ("ROSTER_ADMIN_PASSWORD", "boss-password-1")]);
+    let mut s = serve(
+        &db.url,
+        &[
+            ("ROSTER_ADMIN_EMAIL", "boss@example.com"),
+            ("ROSTER_ADMIN_PASSWORD", "boss-password-1"),
+        ],
+    );
     let text = s.first_start.join("\n");
-    assert!(text.contains("boss@example.com") && !text.contains("boss-password-1"), "{text}");
+    assert!(
+        text.contains("boss@example.com") && !text.contains("boss-password-1"),
+        "{text}"
+    );
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{}/oauth/token", s.base))
-        .form(&[("grant_type", "password"), ("username", "boss@example.com"), ("password", "boss-password-1")])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "boss@example.com"),
+            ("password", "boss-password-1"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let status = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = s.child.wait().unwrap();
     assert!(exit.success(), "a SIGTERM stop is a clean exit: {exit:?}");
