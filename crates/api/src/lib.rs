@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod docusign;
 pub mod error;
+pub mod etag;
 pub mod extract;
 mod health;
 mod oauth;

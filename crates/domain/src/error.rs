@@ -38,6 +38,9 @@ pub enum Error {
     /// The change would leave the account without an active administrator.
     #[error("the account must keep at least one active administrator")]
     LastAdmin,
+    /// `If-Match` named a version the resource no longer has.
+    #[error("the resource has changed since it was read (If-Match did not match)")]
+    PreconditionFailed,
     /// The database does not answer.
     #[error("the database is unavailable")]
     Unavailable,

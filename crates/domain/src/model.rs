@@ -126,6 +126,8 @@ pub struct Identity {
     pub site_admin: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Incremented by every change; with the membership's, it makes the ETag.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -192,9 +194,32 @@ pub struct Member {
     pub profile: ProfileRef,
     pub added_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Incremented by every change of the membership.
+    pub version: i64,
+}
+
+/// The version of a member as one account sees it: identity and membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Revision {
+    pub user: i64,
+    pub membership: i64,
+}
+
+impl Revision {
+    /// An opaque token that changes whenever the member changes (the ETag's value).
+    pub fn tag(&self) -> String {
+        format!("{}.{}", self.user, self.membership)
+    }
 }
 
 impl Member {
+    pub fn revision(&self) -> Revision {
+        Revision {
+            user: self.user.version,
+            membership: self.version,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.profile.account_management
     }

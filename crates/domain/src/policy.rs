@@ -124,6 +124,7 @@ mod tests {
                 site_admin: false,
                 created_at: Timestamp(0),
                 updated_at: Timestamp(0),
+                version: 1,
             },
             account_id: AccountId(1),
             membership_id: Uuid::nil(),
@@ -135,6 +136,7 @@ mod tests {
             },
             added_at: Timestamp(0),
             updated_at: Timestamp(0),
+            version: 1,
         }
     }
 

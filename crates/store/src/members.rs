@@ -20,14 +20,16 @@ use crate::{db_error, is_unique_violation, Params, Store};
 
 const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
      u.suffix_name, u.title, u.job_title, u.company, u.country_code, u.work_address, u.home_address, u.site_admin, \
-     u.created_at, u.updated_at, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, \
+     u.created_at, u.updated_at, u.version AS user_version, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, m.version, \
      p.id AS profile_id, p.name AS profile_name, p.account_management \
      FROM memberships m JOIN users u ON u.id = m.user_id JOIN permission_profiles p ON p.id = m.profile_id";
 
-/// One item of a bulk update: the target and the validated change.
+/// One item of a bulk update: the target, the validated change, and the
+/// revision tags it may apply to (`If-Match`; `None` applies to any).
 pub struct MemberUpdate {
     pub user_id: UserId,
     pub patch: UserPatch,
+    pub if_match: Option<Vec<String>>,
 }
 
 type ItemFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'c>>;
@@ -219,11 +221,11 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember
             let hash: Option<String> = row.try_get("password_hash").map_err(db_error)?;
             (user, hash.is_some())
         }
-        None => {
-            let user = UserId::new();
-            insert_identity(conn, user, &new, false, now).await?;
-            (user, new.password_hash.is_some())
-        }
+        None => match insert_new_identity(conn, &new, now).await? {
+            Some(user) => (user, new.password_hash.is_some()),
+            // Another transaction created the email meanwhile: join that identity.
+            None => return Box::pin(create_one(conn, account, new)).await,
+        },
     };
     let target = match (new.profile, new.is_admin) {
         (Some(id), _) => ProfileTarget::Id(id),
@@ -261,8 +263,13 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember
 }
 
 async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
-    let MemberUpdate { user_id, patch } = item;
+    let MemberUpdate {
+        user_id,
+        patch,
+        if_match,
+    } = item;
     actor.ensure_can_update_user(user_id)?;
+    lock_member(conn, actor.account_id, user_id).await?;
     let current = member_in(conn, actor.account_id, user_id)
         .await?
         .ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
@@ -273,6 +280,9 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
         .await
         .map_err(db_error)?;
     actor.ensure_can_apply(&current, shared > 0, &patch)?;
+    if if_match.is_some_and(|tags| !tags.contains(&current.revision().tag())) {
+        return Err(Error::PreconditionFailed);
+    }
     let now = Timestamp::now();
 
     if patch.touches_identity() {
@@ -287,15 +297,18 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
         None => current.profile.clone(),
     };
     if status != current.status || profile.id != current.profile.id {
-        sqlx::query("UPDATE memberships SET status = $1, profile_id = $2, updated_at = $3 WHERE account_id = $4 AND user_id = $5")
-            .bind(status.as_str())
-            .bind(profile.id.0)
-            .bind(now.0)
-            .bind(actor.account_id.0)
-            .bind(user_id.to_string())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE memberships SET status = $1, profile_id = $2, updated_at = $3, version = version + 1 \
+             WHERE account_id = $4 AND user_id = $5",
+        )
+        .bind(status.as_str())
+        .bind(profile.id.0)
+        .bind(now.0)
+        .bind(actor.account_id.0)
+        .bind(user_id.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
         let still_admin = profile.account_management && status.can_act();
         if current.is_active_admin() && !still_admin && active_admins(conn, actor.account_id).await? == 0 {
             return Err(Error::LastAdmin);
@@ -304,6 +317,24 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
     member_in(conn, actor.account_id, user_id)
         .await?
         .ok_or_else(|| Error::Internal("updated member vanished".into()))
+}
+
+/// Takes the write locks of a member's rows before reading them, so that
+/// concurrent updates on PostgreSQL queue instead of overwriting each other
+/// (a no-op UPDATE locks the row; SQLite has a single writer anyway).
+async fn lock_member(conn: &mut AnyConnection, account: AccountId, user: UserId) -> Result<(), Error> {
+    sqlx::query("UPDATE users SET version = version WHERE id = $1")
+        .bind(user.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    sqlx::query("UPDATE memberships SET version = version WHERE account_id = $1 AND user_id = $2")
+        .bind(account.0)
+        .bind(user.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 async fn active_admins(conn: &mut AnyConnection, account: AccountId) -> Result<i64, Error> {
@@ -364,6 +395,37 @@ pub(crate) async fn member_in(
     row.as_ref().map(member_from_row).transpose()
 }
 
+/// Inserts a new identity inside a savepoint; `None` when a concurrent
+/// transaction took the email first (the caller then joins that identity).
+async fn insert_new_identity(
+    conn: &mut AnyConnection,
+    new: &NewMember,
+    now: Timestamp,
+) -> Result<Option<UserId>, Error> {
+    let user = UserId::new();
+    sqlx::query("SAVEPOINT new_identity")
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    match insert_identity(conn, user, new, false, now).await {
+        Ok(()) => {
+            sqlx::query("RELEASE SAVEPOINT new_identity")
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            Ok(Some(user))
+        }
+        Err(Error::EmailTaken(_)) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT new_identity")
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) async fn insert_identity(
     conn: &mut AnyConnection,
     user: UserId,
@@ -410,7 +472,8 @@ async fn write_identity(
     sqlx::query(
         "UPDATE users SET email = $1, email_norm = $2, user_name = $3, first_name = $4, middle_name = $5, last_name = $6, \
          suffix_name = $7, title = $8, job_title = $9, company = $10, country_code = $11, work_address = $12, \
-         home_address = $13, password_hash = COALESCE($14, password_hash), updated_at = $15 WHERE id = $16",
+         home_address = $13, password_hash = COALESCE($14, password_hash), updated_at = $15, version = version + 1 \
+         WHERE id = $16",
     )
     .bind(&user.email)
     .bind(normalize_email(&user.email))
@@ -482,6 +545,7 @@ fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
             site_admin: int("site_admin")? != 0,
             created_at: Timestamp(int("created_at")?),
             updated_at: Timestamp(int("updated_at")?),
+            version: int("user_version")?,
         },
         account_id: AccountId(int("account_id")?),
         membership_id: parse_uuid(&text("membership_id")?)?,
@@ -493,5 +557,6 @@ fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
         },
         added_at: Timestamp(int("added_at")?),
         updated_at: Timestamp(int("m_updated_at")?),
+        version: int("version")?,
     })
 }

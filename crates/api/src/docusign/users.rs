@@ -3,7 +3,8 @@
 use std::future::Future;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use roster_domain::ids::{ProfileId, UserId};
 use roster_domain::model::{Address, Member, NewMember, PersonalNames, UserFilter, UserPatch, UserStatus};
@@ -18,6 +19,7 @@ use super::wire::{
 };
 use crate::auth::hash_password;
 use crate::error::{ApiResult, ErrorDetails};
+use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams, QueryParams};
 use crate::AppState;
 
@@ -210,7 +212,11 @@ pub async fn close_many(
                 status: Some(UserStatus::Closed),
                 ..Default::default()
             };
-            Ok(MemberUpdate { user_id, patch })
+            Ok(MemberUpdate {
+                user_id,
+                patch,
+                if_match: None,
+            })
         })
         .collect();
     let results = per_item(validated, |valid| state.store.update_members(&ctx.actor, valid)).await?;
@@ -229,34 +235,38 @@ pub async fn close_many(
     Ok(Json(UsersResponse { users }))
 }
 
-/// `GET /users/{userId}`.
+/// `GET /users/{userId}`, with an `ETag`.
 pub async fn get_one(
     State(state): State<AppState>,
     ctx: InAccount,
     path: PathParams,
-) -> ApiResult<Json<UserInformation>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
     let member = state.store.member(ctx.account.id, user_id).await?;
-    Ok(Json(UserInformation::from(&member)))
+    let tag = member.revision().tag();
+    Ok(not_modified(&headers, &tag).unwrap_or_else(|| tagged(&tag, Json(UserInformation::from(&member)))))
 }
 
-/// `PUT /users/{userId}`: partial update of one user.
+/// `PUT /users/{userId}`: partial update of one user (`If-Match` honoured).
 pub async fn update_one(
     State(state): State<AppState>,
     ctx: InAccount,
     path: PathParams,
+    headers: HeaderMap,
     JsonBody(input): JsonBody<UserInformationIn>,
-) -> ApiResult<Json<UserInformation>> {
+) -> ApiResult<Response> {
     let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
     if let Some(body_id) = input.user_id.as_deref().filter(|s| !s.is_empty()) {
         if body_id.parse::<UserId>().ok() != Some(user_id) {
             return Err(Error::invalid("userId", "differs from the userId in the path").into());
         }
     }
-    let update = member_update(user_id, &input).await?;
+    let mut update = member_update(user_id, &input).await?;
+    update.if_match = if_match(&headers);
     let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
     let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;
-    Ok(Json(UserInformation::from(&member)))
+    Ok(tagged(&member.revision().tag(), Json(UserInformation::from(&member))))
 }
 
 /// Parses a target user id and checks the caller `may` act on it. A
@@ -387,7 +397,11 @@ fn new_member(u: UserInformationIn) -> Result<(NewMember, Option<Password>), Err
 async fn member_update(user_id: UserId, u: &UserInformationIn) -> Result<MemberUpdate, Error> {
     let (mut patch, password) = user_patch(u)?;
     patch.password_hash = hashed(password).await?;
-    Ok(MemberUpdate { user_id, patch })
+    Ok(MemberUpdate {
+        user_id,
+        patch,
+        if_match: None,
+    })
 }
 
 fn user_patch(u: &UserInformationIn) -> Result<(UserPatch, Option<Password>), Error> {
