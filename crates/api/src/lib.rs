@@ -7,6 +7,7 @@ pub mod error;
 pub mod etag;
 pub mod extract;
 mod health;
+mod idempotency;
 mod oauth;
 
 use std::time::Duration;
@@ -56,7 +57,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
-    let docusign = docusign::routes();
+    let docusign =
+        docusign::routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -8,6 +8,7 @@
 //! run beside the writer).
 
 mod accounts;
+mod idempotency;
 mod members;
 mod tokens;
 
@@ -19,6 +20,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use accounts::NewAccount;
+pub use idempotency::{IdempotencyStart, IDEMPOTENCY_TTL_SECONDS};
 pub use members::MemberUpdate;
 
 /// Which engine a [`Store`] talks to.
