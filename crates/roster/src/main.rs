@@ -32,6 +32,25 @@ enum Command {
     Init(InitArgs),
     /// Print a new access token for a user.
     Token(TokenArgs),
+    /// Bring the database schema up to date (serve does this at start too).
+    Migrate(MigrateArgs),
+    /// Copy a SQLite database consistently while Roster serves it.
+    Backup(BackupArgs),
+}
+
+#[derive(Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// The file to write (must not exist). Restore by starting Roster on it.
+    #[arg(long)]
+    to: String,
 }
 
 #[derive(Args)]
@@ -116,6 +135,8 @@ async fn main() -> ExitCode {
         Command::Serve(args) => run_serve(args).await,
         Command::Init(args) => run_init(args).await,
         Command::Token(args) => run_token(args).await,
+        Command::Migrate(args) => run_migrate(args).await,
+        Command::Backup(args) => run_backup(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -226,6 +247,23 @@ async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
     };
     store.close().await;
     println!("{}", result?);
+    Ok(())
+}
+
+async fn run_migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.db.database, &args.db.pool()).await?;
+    let version = store.schema_version().await;
+    store.close().await;
+    println!("database schema at version {}", version?);
+    Ok(())
+}
+
+async fn run_backup(args: BackupArgs) -> anyhow::Result<()> {
+    let store = open_store(&args.db.database, &args.db.pool()).await?;
+    let result = store.backup_to(&args.to).await;
+    store.close().await;
+    result?;
+    println!("backup written to {}", args.to);
     Ok(())
 }
 

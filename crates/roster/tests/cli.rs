@@ -178,3 +178,85 @@ async fn first_start_uses_the_configured_admin_and_sigterm_stops_gracefully() {
     let exit = s.child.wait().unwrap();
     assert!(exit.success(), "a SIGTERM stop is a clean exit: {exit:?}");
 }
+
+#[tokio::test]
+async fn migrate_reports_the_version_and_a_newer_schema_is_refused() {
+    let db = TestDb::new().await;
+    let out = roster().args(["migrate", "--database", &db.url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("database schema at version "), "{text}");
+
+    let store = roster_store::Store::connect(&db.url, &Default::default())
+        .await
+        .unwrap();
+    let success = if db.is_postgres() { "true" } else { "1" };
+    let checksum = if db.is_postgres() { "'\\x00'::bytea" } else { "x'00'" };
+    store
+        .execute_admin(&format!(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990001, 'from the future', {success}, {checksum}, 0)"
+        ))
+        .await
+        .unwrap();
+    store.close().await;
+    for args in [vec!["migrate"], vec!["token", "--email", "x@example.com"]] {
+        let out = roster().args(&args).args(["--database", &db.url]).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("99990001") && err.contains("newer than this binary"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn backup_copies_a_serving_database_and_roster_starts_on_the_copy() {
+    let app = common::TestApp::spawn_in(TestDb::sqlite(), Default::default()).await;
+    let id = app.create_user("kept@example.com", "Kept").await;
+    let copy = app.db.file("backup.db");
+    let out = roster()
+        .args(["backup", "--database", &app.db.url, "--to", &copy])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The original keeps serving writes; they are not in the copy.
+    app.create_user("later@example.com", "Later").await;
+
+    let again = roster()
+        .args(["backup", "--database", &app.db.url, "--to", &copy])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "an existing file is never overwritten");
+
+    let restored = format!("sqlite://{copy}");
+    let mut s = serve(&restored, &[]);
+    assert!(
+        s.first_start.is_empty(),
+        "the copy has its accounts: {:?}",
+        s.first_start
+    );
+    let http = reqwest::Client::new();
+    let token = app.login("kept@example.com", common::PASSWORD).await.unwrap();
+    let url = format!("{}/restapi/v2.1/accounts/{}/users/{id}", s.base, app.account_id);
+    let r = http.get(&url).bearer_auth(&app.admin_token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "tokens and users are in the copy");
+    let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 401, "a token issued after the backup is not in the copy");
+    let list: Value = http
+        .get(format!(
+            "{}/restapi/v2.1/accounts/{}/users?email=later@example.com",
+            s.base, app.account_id
+        ))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["totalSetSize"], "0");
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+}

@@ -128,6 +128,29 @@ impl Store {
         Ok(())
     }
 
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64, Error> {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.read)
+            .await
+            .map(Option::unwrap_or_default)
+            .map_err(db_error)
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` while it keeps
+    /// serving (`VACUUM INTO` reads one snapshot). Restoring is starting
+    /// Roster on the copy.
+    pub async fn backup_to(&self, path: &str) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::BackupUnsupported);
+        }
+        if std::path::Path::new(path).exists() {
+            return Err(StoreError::BackupTargetExists(path.to_owned()));
+        }
+        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.read).await?;
+        Ok(())
+    }
+
     /// Answers whether the database responds (for readiness).
     pub async fn ping(&self) -> Result<(), Error> {
         sqlx::query("SELECT 1")
@@ -160,6 +183,10 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("the database schema is version {database}, newer than this binary knows ({binary}); upgrade Roster")]
     SchemaTooNew { database: i64, binary: i64 },
+    #[error("backup copies SQLite databases; back PostgreSQL up with pg_dump or its own tools")]
+    BackupUnsupported,
+    #[error("{0} already exists; choose a new file for the backup")]
+    BackupTargetExists(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

@@ -36,16 +36,34 @@ impl TestDb {
                     postgres: Some((admin_url, name)),
                 }
             }
-            None => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}", dir.path().join("roster.db").display());
-                TestDb {
-                    url,
-                    _dir: Some(dir),
-                    postgres: None,
-                }
-            }
+            None => TestDb::sqlite(),
         }
+    }
+
+    /// A fresh SQLite file, whatever the backend under test.
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("roster.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    /// A path in this database's temp dir (SQLite only).
+    pub fn file(&self, name: &str) -> String {
+        self._dir
+            .as_ref()
+            .expect("a SQLite test database")
+            .path()
+            .join(name)
+            .display()
+            .to_string()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
     }
 }
 
@@ -97,8 +115,12 @@ pub struct TestApp {
 impl TestApp {
     /// A server with one account ("Acme") and its admin.
     pub async fn spawn() -> TestApp {
-        let db = TestDb::new().await;
-        let store = open_store(&db.url, &PoolConfig::default()).await.expect("store");
+        Self::spawn_in(TestDb::new().await, PoolConfig::default()).await
+    }
+
+    /// The same, on a given database with given pool settings.
+    pub async fn spawn_in(db: TestDb, pool: PoolConfig) -> TestApp {
+        let store = open_store(&db.url, &pool).await.expect("store");
         let created = create_account(&store, "Acme", ADMIN_EMAIL, ADMIN_PASSWORD, 3600)
             .await
             .expect("init");
