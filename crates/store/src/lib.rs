@@ -200,11 +200,18 @@ pub(crate) fn db_error(e: sqlx::Error) -> Error {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             Error::Unavailable
         }
-        sqlx::Error::Database(ref d) if d.code().is_some_and(|c| c.starts_with("08") || c == "57P01") => {
-            Error::Unavailable
-        }
+        sqlx::Error::Database(ref d) if d.code().is_some_and(|c| unavailable_sqlstate(&c)) => Error::Unavailable,
         other => Error::Internal(other.to_string()),
     }
+}
+
+/// PostgreSQL error classes that mean "the database cannot serve now" rather
+/// than "this query is wrong": connection exceptions (08), insufficient
+/// resources (53), operator intervention (57: shutdown, cancelled), a database
+/// that does not exist (3D000) or does not accept connections (55000, which
+/// Roster's own queries never raise otherwise).
+fn unavailable_sqlstate(code: &str) -> bool {
+    ["08", "53", "57"].iter().any(|class| code.starts_with(class)) || code == "3D000" || code == "55000"
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -65,6 +65,12 @@ impl TestDb {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+
+    /// Runs SQL as the PostgreSQL server's admin, `{db}` standing for this database's name.
+    pub async fn pg_admin(&self, sql: &str) {
+        let (admin_url, name) = self.postgres.as_ref().expect("a PostgreSQL test database");
+        sqlx_exec(admin_url, &sql.replace("{db}", name)).await;
+    }
 }
 
 async fn sqlx_exec(url: &str, sql: &str) {
