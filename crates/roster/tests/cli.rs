@@ -2,19 +2,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::TestDb;
+use common::{roster, serve, TestDb};
 use serde_json::Value;
-
-fn roster() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
-    cmd.env_remove("ROSTER_DATABASE_URL")
-        .env_remove("ROSTER_ADMIN_PASSWORD")
-        .env_remove("ROSTER_ADMIN_EMAIL");
-    cmd
-}
 
 fn init(db: &str, account: &str, email: &str) -> std::process::Output {
     roster()
@@ -68,41 +59,10 @@ async fn init_prints_one_json_line_and_refuses_a_taken_email() {
     assert!(!unknown.status.success());
 }
 
-/// A `roster serve` child process and the base URL it printed.
-struct Serve {
-    child: Child,
-    base: String,
-    first_start: Vec<String>,
-}
-
-fn serve(db: &str, envs: &[(&str, &str)]) -> Serve {
-    let mut child = roster()
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-        .envs(envs.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn roster serve");
-    let mut first_start = Vec::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("roster serve exited early").unwrap();
-        if let Some(base) = line.strip_prefix("roster listening on ") {
-            break base.to_owned();
-        }
-        first_start.push(line);
-    };
-    Serve {
-        child,
-        base,
-        first_start,
-    }
-}
-
 #[tokio::test]
 async fn first_start_creates_an_admin_with_a_generated_password_printed_once() {
     let db = TestDb::new().await;
-    let mut s = serve(&db.url, &[]);
+    let s = serve(&db.url, &[]);
     let text = s.first_start.join("\n");
     assert!(text.contains("admin@localhost"), "{text}");
     let password = text
@@ -133,14 +93,11 @@ async fn first_start_creates_an_admin_with_a_generated_password_printed_once() {
     let url = text.split("' ").last().unwrap().trim();
     let r = http.get(url).bearer_auth(curl_token).send().await.unwrap();
     assert_eq!(r.status(), 200, "{url}");
-    s.child.kill().unwrap();
-    s.child.wait().unwrap();
+    drop(s);
 
     // Second start: nothing is created or printed again.
-    let mut again = serve(&db.url, &[]);
+    let again = serve(&db.url, &[]);
     assert!(again.first_start.is_empty(), "{:?}", again.first_start);
-    again.child.kill().unwrap();
-    again.child.wait().unwrap();
 }
 
 #[tokio::test]
@@ -231,7 +188,7 @@ async fn backup_copies_a_serving_database_and_roster_starts_on_the_copy() {
     assert!(!again.status.success(), "an existing file is never overwritten");
 
     let restored = format!("sqlite://{copy}");
-    let mut s = serve(&restored, &[]);
+    let s = serve(&restored, &[]);
     assert!(
         s.first_start.is_empty(),
         "the copy has its accounts: {:?}",
@@ -257,6 +214,4 @@ async fn backup_copies_a_serving_database_and_roster_starts_on_the_copy() {
         .await
         .unwrap();
     assert_eq!(list["totalSetSize"], "0");
-    s.child.kill().unwrap();
-    s.child.wait().unwrap();
 }

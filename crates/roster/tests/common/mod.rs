@@ -3,6 +3,9 @@
 //! `ROSTER_TEST_POSTGRES_URL` is set), spoken to over HTTP.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
 use reqwest::{Method, StatusCode};
 use roster::{create_account, open_store, Server};
 use roster_api::ApiConfig;
@@ -256,4 +259,58 @@ impl TestApp {
 /// The `errorCode` of an error body.
 pub fn code(body: &Value) -> &str {
     body["errorCode"].as_str().unwrap_or_default()
+}
+
+/// The `roster` binary, with no Roster settings inherited from the environment.
+pub fn roster() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+    for var in [
+        "ROSTER_DATABASE_URL",
+        "ROSTER_ADMIN_PASSWORD",
+        "ROSTER_ADMIN_EMAIL",
+        "ROSTER_LISTEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// A `roster serve` child process, the base URL it printed, and what it
+/// printed before (the first-start lines).
+pub struct Serve {
+    pub child: Child,
+    pub base: String,
+    pub first_start: Vec<String>,
+}
+
+/// Starts `roster serve` on port 0 and waits for its "listening" line.
+pub fn serve(db: &str, envs: &[(&str, &str)]) -> Serve {
+    let mut child = roster()
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn roster serve");
+    let mut first_start = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let base = loop {
+        let line = lines.next().expect("roster serve exited early").expect("stdout line");
+        if let Some(base) = line.strip_prefix("roster listening on ") {
+            break base.to_owned();
+        }
+        first_start.push(line);
+    };
+    Serve {
+        child,
+        base,
+        first_start,
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,0 +1,213 @@
+//! Two `roster serve` processes on one PostgreSQL database behave as one
+//! server. Needs `ROSTER_TEST_POSTGRES_URL` (`.ci/run` sets it).
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const ADMIN: &str = "nodes-admin@example.com";
+const ADMIN_PW: &str = "nodes-admin-pw-1";
+
+struct Nodes {
+    a: Serve,
+    b: Serve,
+    http: reqwest::Client,
+    account: String,
+    token: String,
+    _db: TestDb,
+}
+
+impl Nodes {
+    async fn start() -> Option<Nodes> {
+        let db = TestDb::new().await;
+        if !db.is_postgres() {
+            eprintln!("two-node test needs ROSTER_TEST_POSTGRES_URL; SQLite serves one node");
+            return None;
+        }
+        let env = [("ROSTER_ADMIN_EMAIL", ADMIN), ("ROSTER_ADMIN_PASSWORD", ADMIN_PW)];
+        let a = serve(&db.url, &env);
+        let b = serve(&db.url, &env);
+        let http = reqwest::Client::new();
+        let token = token(&http, &a.base).await;
+        let info: Value = http
+            .get(format!("{}/oauth/userinfo", b.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let account = info["accounts"][0]["account_id"]
+            .as_str()
+            .expect("one account")
+            .to_owned();
+        Some(Nodes {
+            a,
+            b,
+            http,
+            account,
+            token,
+            _db: db,
+        })
+    }
+
+    fn users(&self, node: &Serve) -> String {
+        format!("{}/v2.1/accounts/{}/users", node.base, self.account)
+    }
+}
+
+async fn token(http: &reqwest::Client, base: &str) -> String {
+    let body: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[("grant_type", "password"), ("username", ADMIN), ("password", ADMIN_PW)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().expect("token").to_owned()
+}
+
+#[tokio::test]
+async fn two_nodes_share_writes_tokens_and_versions() {
+    let Some(n) = Nodes::start().await else { return };
+    // Both nodes started on the empty database; exactly one account was created.
+    let info: Value = n
+        .http
+        .get(format!("{}/oauth/userinfo", n.a.base))
+        .bearer_auth(&n.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["accounts"].as_array().unwrap().len(), 1, "{info}");
+
+    // A write on A is visible on B at once, and the reverse.
+    let created: Value = n
+        .http
+        .post(n.users(&n.a))
+        .bearer_auth(&n.token)
+        .json(&json!({"newUsers": [{"userName": "Ann", "email": "ann@example.com"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["newUsers"][0]["userId"].as_str().unwrap().to_owned();
+    let on_b = format!("{}/{id}", n.users(&n.b));
+    let on_a = format!("{}/{id}", n.users(&n.a));
+    let r = n.http.get(&on_b).bearer_auth(&n.token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let stale = r.headers()["etag"].to_str().unwrap().to_owned();
+    let r = n
+        .http
+        .put(&on_b)
+        .bearer_auth(&n.token)
+        .json(&json!({"jobTitle": "CTO"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let u: Value = n
+        .http
+        .get(&on_a)
+        .bearer_auth(&n.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(u["jobTitle"], "CTO");
+
+    // An ETag read on B is stale on A after the change: 412 there.
+    let r = n
+        .http
+        .put(&on_a)
+        .bearer_auth(&n.token)
+        .header("If-Match", &stale)
+        .json(&json!({"jobTitle": "Intern"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+
+    // A token from B's login works on A; revoked on A, it fails on B.
+    let t = token(&n.http, &n.b.base).await;
+    assert_eq!(
+        n.http.get(n.users(&n.a)).bearer_auth(&t).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    n.http
+        .post(format!("{}/oauth/revoke", n.a.base))
+        .form(&[("token", &t)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        n.http.get(n.users(&n.b)).bearer_auth(&t).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // An idempotent retry on the other node replays.
+    let body = json!({"newUsers": [{"userName": "Bob", "email": "bob@example.com"}]});
+    let first: Value = n
+        .http
+        .post(n.users(&n.a))
+        .bearer_auth(&n.token)
+        .header("Idempotency-Key", "bob")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = n
+        .http
+        .post(n.users(&n.b))
+        .bearer_auth(&n.token)
+        .header("Idempotency-Key", "bob")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    assert_eq!(r.json::<Value>().await.unwrap(), first);
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_email_on_two_nodes_create_it_once() {
+    let Some(n) = Nodes::start().await else { return };
+    for round in 0..10 {
+        let email = format!("racer{round}@example.com");
+        let send = |node: &Serve| {
+            let body = json!({"newUsers": [{"userName": "Racer", "email": email}]});
+            n.http.post(n.users(node)).bearer_auth(&n.token).json(&body).send()
+        };
+        let (ra, rb) = tokio::join!(send(&n.a), send(&n.b));
+        let mut errors = Vec::new();
+        for r in [ra.unwrap(), rb.unwrap()] {
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let body: Value = r.json().await.unwrap();
+            errors.push(
+                body["newUsers"][0]["errorDetails"]["errorCode"]
+                    .as_str()
+                    .map(str::to_owned),
+            );
+        }
+        errors.sort();
+        assert_eq!(
+            errors,
+            [None, Some("USER_ALREADY_EXISTS_IN_ACCOUNT".to_owned())],
+            "round {round}"
+        );
+    }
+}
