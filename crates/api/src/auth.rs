@@ -33,9 +33,7 @@ pub fn token_hash(token: &str) -> String {
 /// Issues a token for `user` valid for `ttl_seconds`.
 pub async fn issue_token(store: &Store, user: UserId, ttl_seconds: i64) -> Result<String, Error> {
     let token = new_token();
-    store
-        .insert_token(&token_hash(&token), user, Timestamp::now().plus_seconds(ttl_seconds))
-        .await?;
+    store.insert_token(&token_hash(&token), user, Timestamp::now().plus_seconds(ttl_seconds)).await?;
     Ok(token)
 }
 
@@ -73,10 +71,7 @@ fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(b"roster-dummy-password", &salt)
-            .expect("argon2 hashes a constant")
-            .to_string()
+        Argon2::default().hash_password(b"roster-dummy-password", &salt).expect("argon2 hashes a constant").to_string()
     })
 }
 
@@ -95,13 +90,9 @@ mod tests {
 
     #[tokio::test]
     async fn passwords_verify() {
-        let h = hash_password(Password::parse("password", "correct horse").unwrap())
-            .await
-            .unwrap();
+        let h = hash_password(Password::parse("password", "correct horse").unwrap()).await.unwrap();
         assert!(h.0.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), Some(h.0.clone()))
-            .await
-            .unwrap());
+        assert!(verify_password("correct horse".into(), Some(h.0.clone())).await.unwrap());
         assert!(!verify_password("wrong horse".into(), Some(h.0)).await.unwrap());
         assert!(!verify_password("roster-dummy-password".into(), None).await.unwrap());
     }

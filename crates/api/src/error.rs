@@ -29,11 +29,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn http(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Http {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError::Http { status, code, message: message.into() }
     }
 
     pub fn bad_body(message: impl Into<String>) -> Self {
@@ -81,10 +77,7 @@ impl From<&Error> for ErrorDetails {
             }
             _ => e.to_string(),
         };
-        ErrorDetails {
-            error_code: code,
-            message,
-        }
+        ErrorDetails { error_code: code, message }
     }
 }
 
@@ -95,14 +88,9 @@ impl IntoResponse for ApiError {
                 let (status, _) = classify(&e);
                 (status, Json(ErrorDetails::from(&e))).into_response()
             }
-            ApiError::Http { status, code, message } => (
-                status,
-                Json(ErrorDetails {
-                    error_code: code,
-                    message,
-                }),
-            )
-                .into_response(),
+            ApiError::Http { status, code, message } => {
+                (status, Json(ErrorDetails { error_code: code, message })).into_response()
+            }
         }
     }
 }

@@ -11,36 +11,45 @@ pub fn etag(tag: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{tag}\"")).expect("version tags are plain ASCII")
 }
 
-fn tags(value: &str) -> impl Iterator<Item = Option<&str>> {
-    value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| {
-        if t == "*" {
-            Some("*")
-        } else {
-            t.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
-        }
+#[derive(Debug, PartialEq, Eq)]
+enum Tag<'a> {
+    Any,
+    Strong(&'a str),
+    Weak(&'a str),
+    Invalid,
+}
+
+fn unquote(t: &str) -> Option<&str> {
+    t.strip_prefix('"')?.strip_suffix('"')
+}
+
+fn tags(value: &str) -> impl Iterator<Item = Tag<'_>> {
+    value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| match (t, t.strip_prefix("W/")) {
+        ("*", _) => Tag::Any,
+        (_, Some(weak)) => unquote(weak).map_or(Tag::Invalid, Tag::Weak),
+        (_, None) => unquote(t).map_or(Tag::Invalid, Tag::Strong),
     })
 }
 
 /// The tags an `If-Match` header allows; `None` when absent or `*` (any
-/// current version). An unparsable or weak tag matches nothing.
+/// current version). Comparison is strong: weak or unparsable tags match nothing.
 pub fn if_match(headers: &HeaderMap) -> Option<Vec<String>> {
     let value = headers.get(IF_MATCH)?.to_str().unwrap_or("\"\"");
     let mut allowed = Vec::new();
     for tag in tags(value) {
         match tag {
-            Some("*") => return None,
-            Some(t) => allowed.push(t.to_owned()),
-            None => {}
+            Tag::Any => return None,
+            Tag::Strong(t) => allowed.push(t.to_owned()),
+            Tag::Weak(_) | Tag::Invalid => {}
         }
     }
     Some(allowed)
 }
 
-/// A 304 when `If-None-Match` names the current tag.
+/// A 304 when `If-None-Match` names the current tag (weak comparison, as RFC 9110 says).
 pub fn not_modified(headers: &HeaderMap, tag: &str) -> Option<Response> {
     let value = headers.get(IF_NONE_MATCH)?.to_str().ok()?;
-    let hit =
-        tags(value).any(|t| t == Some("*") || t == Some(tag) || t.is_some_and(|t| t.strip_prefix("W/") == Some(tag)));
+    let hit = tags(value).any(|t| matches!(t, Tag::Any) || t == Tag::Strong(tag) || t == Tag::Weak(tag));
     hit.then(|| (StatusCode::NOT_MODIFIED, [(ETAG, etag(tag))]).into_response())
 }
 
@@ -63,10 +72,7 @@ mod tests {
     fn if_match_lists() {
         assert_eq!(if_match(&HeaderMap::new()), None);
         assert_eq!(if_match(&headers(IF_MATCH, "*")), None);
-        assert_eq!(
-            if_match(&headers(IF_MATCH, "\"1.2\", \"3.4\"")),
-            Some(vec!["1.2".into(), "3.4".into()])
-        );
+        assert_eq!(if_match(&headers(IF_MATCH, "\"1.2\", \"3.4\"")), Some(vec!["1.2".into(), "3.4".into()]));
         assert_eq!(if_match(&headers(IF_MATCH, "W/\"1.2\"")), Some(vec![]));
         assert_eq!(if_match(&headers(IF_MATCH, "garbage")), Some(vec![]));
     }

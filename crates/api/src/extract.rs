@@ -31,10 +31,8 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::By
             format!("The request body exceeds the limit of {BODY_LIMIT} bytes."),
         )
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
         return Err(too_large());
     }
@@ -65,11 +63,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
         let bytes = read_body(&parts.headers, body).await?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
         if bytes != b"{}" && !media_type_is(&parts.headers, &["application/json", "text/json"]) {
             return Err(ApiError::http(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -86,17 +80,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let at = if path == "." {
-            String::new()
-        } else {
-            format!(" at '{path}'")
-        };
-        ApiError::bad_body(format!(
-            "The request body is missing or improperly formatted{at}: {inner}."
-        ))
+        let at = if path == "." { String::new() } else { format!(" at '{path}'") };
+        ApiError::bad_body(format!("The request body is missing or improperly formatted{at}: {inner}."))
     })?;
-    de.end()
-        .map_err(|e| ApiError::bad_body(format!("The request body has trailing data: {e}.")))?;
+    de.end().map_err(|e| ApiError::bad_body(format!("The request body has trailing data: {e}.")))?;
     Ok(value)
 }
 
@@ -109,11 +96,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or_default();
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).map_err(|e| {
-            ApiError::http(
-                StatusCode::BAD_REQUEST,
-                "INVALID_REQUEST_PARAMETER",
-                format!("Malformed query string: {e}"),
-            )
+            ApiError::http(StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER", format!("Malformed query string: {e}"))
         })?;
         Ok(QueryParams(pairs.into_iter().collect()))
     }
@@ -149,15 +132,8 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or(Error::InvalidToken)?;
         let hash = token_hash(token);
-        let user_id = state
-            .store
-            .token_user(&hash, Timestamp::now())
-            .await?
-            .ok_or(Error::InvalidToken)?;
-        Ok(Caller {
-            user_id,
-            token_hash: hash,
-        })
+        let user_id = state.store.token_user(&hash, Timestamp::now()).await?.ok_or(Error::InvalidToken)?;
+        Ok(Caller { user_id, token_hash: hash })
     }
 }
 
@@ -174,10 +150,7 @@ impl FromRequestParts<AppState> for InAccount {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        let account_ref: AccountRef = PathParams::from_request_parts(parts, state)
-            .await?
-            .get("accountId")
-            .parse()?;
+        let account_ref: AccountRef = PathParams::from_request_parts(parts, state).await?.get("accountId").parse()?;
         let (account, actor) = state.store.actor(caller.user_id, account_ref).await?;
         Ok(InAccount { account, actor })
     }
@@ -193,18 +166,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
         let raw = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::http(StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER", e.body_text()))?;
-        Ok(PathParams(
-            raw.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
-        ))
+        Ok(PathParams(raw.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()))
     }
 }
 
 impl PathParams {
     pub fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
     }
 }

@@ -51,11 +51,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         None => return next.run(req).await,
     };
     let path = req.uri().path().to_owned();
-    let account = path
-        .split('/')
-        .skip_while(|s| *s != "accounts")
-        .nth(1)
-        .unwrap_or_default();
+    let account = path.split('/').skip_while(|s| *s != "accounts").nth(1).unwrap_or_default();
     let scope = format!("{user}/{account}");
 
     let (parts, body) = req.into_parts();
@@ -64,13 +60,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         Err(e) => return e.into_response(),
     };
     let mut hasher = Sha256::new();
-    for piece in [
-        parts.method.as_str().as_bytes(),
-        b"\n",
-        parts.uri.to_string().as_bytes(),
-        b"\n",
-        &bytes,
-    ] {
+    for piece in [parts.method.as_str().as_bytes(), b"\n", parts.uri.to_string().as_bytes(), b"\n", &bytes] {
         hasher.update(piece);
     }
     let fingerprint: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
@@ -89,11 +79,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             "A request with this Idempotency-Key has not finished yet.",
         )
         .into_response(),
-        Ok(IdempotencyStart::Replay {
-            status,
-            content_type,
-            body,
-        }) => {
+        Ok(IdempotencyStart::Replay { status, content_type, body }) => {
             let mut resp = Response::new(Body::from(body));
             *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             if let Some(ct) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
@@ -117,12 +103,8 @@ async fn record(state: &AppState, scope: &str, key: &str, resp: Response) -> Res
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "response too large to keep for Idempotency-Key replay");
-            return ApiError::http(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_SERVER_ERROR",
-                "internal error",
-            )
-            .into_response();
+            return ApiError::http(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal error")
+                .into_response();
         }
     };
     let kept = if parts.status.is_server_error() {
@@ -130,10 +112,7 @@ async fn record(state: &AppState, scope: &str, key: &str, resp: Response) -> Res
     } else {
         let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let text = String::from_utf8_lossy(&bytes);
-        state
-            .store
-            .idempotency_finish(scope, key, parts.status.as_u16(), content_type, &text)
-            .await
+        state.store.idempotency_finish(scope, key, parts.status.as_u16(), content_type, &text).await
     };
     if let Err(e) = kept {
         tracing::error!(error = %e, "could not record the Idempotency-Key answer");

@@ -38,11 +38,7 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig {
-            token_ttl_seconds: 8 * 3600,
-            public_url: None,
-            request_timeout: Duration::from_secs(30),
-        }
+        ApiConfig { token_ttl_seconds: 8 * 3600, public_url: None, request_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -74,22 +70,14 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let id = req
-                .headers()
-                .get(&REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
+            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
 async fn not_found(req: Request) -> ApiError {
-    ApiError::http(
-        StatusCode::NOT_FOUND,
-        "RESOURCE_NOT_FOUND",
-        format!("No resource at {}.", req.uri().path()),
-    )
+    ApiError::http(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", format!("No resource at {}.", req.uri().path()))
 }
 
 async fn method_not_allowed(req: Request) -> ApiError {

@@ -82,11 +82,7 @@ pub async fn token(State(state): State<AppState>, req: Request) -> Response {
     match password_grant(&state, username, password).await {
         Ok(access_token) => (
             [(header::CACHE_CONTROL, "no-store")],
-            Json(TokenResponse {
-                access_token,
-                token_type: "Bearer",
-                expires_in: state.config.token_ttl_seconds,
-            }),
+            Json(TokenResponse { access_token, token_type: "Bearer", expires_in: state.config.token_ttl_seconds }),
         )
             .into_response(),
         Err(Error::AuthenticationFailed) => oauth_error(
@@ -117,10 +113,7 @@ async fn password_grant(state: &AppState, username: &str, password: &str) -> Res
 /// Revoking an unknown token succeeds, as RFC 7009 says.
 pub async fn revoke(State(state): State<AppState>, req: Request) -> ApiResult<StatusCode> {
     let (headers, params) = form(req).await?;
-    let token = params
-        .get("token")
-        .map(String::as_str)
-        .or_else(|| bearer_token(&headers));
+    let token = params.get("token").map(String::as_str).or_else(|| bearer_token(&headers));
     let token = token.ok_or_else(|| Error::invalid("token", "is required"))?;
     state.store.revoke_token(&token_hash(token)).await?;
     Ok(StatusCode::OK)
@@ -152,10 +145,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, caller:
     let user = state.store.identity(caller.user_id).await?;
     let accounts = state.store.accounts_of(caller.user_id).await?;
     let base_uri = state.config.public_url.clone().unwrap_or_else(|| {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("127.0.0.1");
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
         format!("http://{host}")
     });
     let info = UserInfo {

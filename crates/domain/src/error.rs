@@ -53,24 +53,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn invalid(field: impl fmt::Display, reason: impl fmt::Display) -> Self {
-        Error::Invalid {
-            field: field.to_string(),
-            reason: reason.to_string(),
-        }
+        Error::Invalid { field: field.to_string(), reason: reason.to_string() }
     }
 
     /// The same error with its field name placed under `prefix`
     /// (`email` becomes `newUsers[3].email`).
     pub fn within(self, prefix: &str) -> Self {
         match self {
-            Error::Invalid { field, reason } => Error::Invalid {
-                field: format!("{prefix}.{field}"),
-                reason,
-            },
-            Error::InvalidEmail { field, value } => Error::InvalidEmail {
-                field: format!("{prefix}.{field}"),
-                value,
-            },
+            Error::Invalid { field, reason } => Error::Invalid { field: format!("{prefix}.{field}"), reason },
+            Error::InvalidEmail { field, value } => Error::InvalidEmail { field: format!("{prefix}.{field}"), value },
             other => other,
         }
     }

@@ -26,9 +26,7 @@ impl Default for UserId {
 impl FromStr for UserId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        Uuid::try_parse(s.trim())
-            .map(UserId)
-            .map_err(|_| Error::UnknownUser(truncate(s)))
+        Uuid::try_parse(s.trim()).map(UserId).map_err(|_| Error::UnknownUser(truncate(s)))
     }
 }
 
@@ -74,12 +72,7 @@ pub struct ProfileId(pub i64);
 impl FromStr for ProfileId {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        s.trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(ProfileId)
-            .ok_or_else(|| Error::UnknownProfile(truncate(s)))
+        s.trim().parse::<i64>().ok().filter(|n| *n > 0).map(ProfileId).ok_or_else(|| Error::UnknownProfile(truncate(s)))
     }
 }
 

@@ -68,18 +68,15 @@ impl UserStatus {
 impl FromStr for UserStatus {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        UserStatus::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "userStatus",
-                    format!(
-                        "'{}' is not one of ActivationRequired, ActivationSent, Active, Closed, Disabled",
-                        crate::ids::truncate(s)
-                    ),
-                )
-            })
+        UserStatus::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            Error::invalid(
+                "userStatus",
+                format!(
+                    "'{}' is not one of ActivationRequired, ActivationSent, Active, Closed, Disabled",
+                    crate::ids::truncate(s)
+                ),
+            )
+        })
     }
 }
 
@@ -148,11 +145,8 @@ pub enum BuiltinProfile {
 }
 
 impl BuiltinProfile {
-    pub const ALL: [BuiltinProfile; 3] = [
-        BuiltinProfile::Administrator,
-        BuiltinProfile::Sender,
-        BuiltinProfile::Viewer,
-    ];
+    pub const ALL: [BuiltinProfile; 3] =
+        [BuiltinProfile::Administrator, BuiltinProfile::Sender, BuiltinProfile::Viewer];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -214,10 +208,7 @@ impl Revision {
 
 impl Member {
     pub fn revision(&self) -> Revision {
-        Revision {
-            user: self.user.version,
-            membership: self.version,
-        }
+        Revision { user: self.user.version, membership: self.version }
     }
 
     pub fn is_admin(&self) -> bool {

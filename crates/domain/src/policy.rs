@@ -19,11 +19,7 @@ pub struct Capabilities {
 
 impl Capabilities {
     pub fn from_account_management(allowed: bool) -> Self {
-        Capabilities {
-            manage_account: allowed,
-            manage_users: allowed,
-            view_users: allowed,
-        }
+        Capabilities { manage_account: allowed, manage_users: allowed, view_users: allowed }
     }
 }
 
@@ -44,9 +40,7 @@ impl Actor {
         if self.caps.view_users {
             Ok(())
         } else {
-            Err(Error::Forbidden(
-                "listing the account's users needs permission to view users".into(),
-            ))
+            Err(Error::Forbidden("listing the account's users needs permission to view users".into()))
         }
     }
 
@@ -54,9 +48,7 @@ impl Actor {
         if self.is_self(target) || self.caps.view_users {
             Ok(())
         } else {
-            Err(Error::Forbidden(
-                "reading another user needs permission to view users".into(),
-            ))
+            Err(Error::Forbidden("reading another user needs permission to view users".into()))
         }
     }
 
@@ -88,9 +80,7 @@ impl Actor {
                 return Err(Error::Forbidden("a user cannot change its own userStatus".into()));
             }
             if patch.target_profile(current).is_some() {
-                return Err(Error::Forbidden(
-                    "a user cannot change its own permission profile or isAdmin".into(),
-                ));
+                return Err(Error::Forbidden("a user cannot change its own permission profile or isAdmin".into()));
             }
         }
         if shared && !self.is_self(target) && patch.touches_identity() {
@@ -141,11 +131,7 @@ mod tests {
     }
 
     fn actor(id: UserId, admin: bool) -> Actor {
-        Actor {
-            user_id: id,
-            account_id: AccountId(1),
-            caps: Capabilities::from_account_management(admin),
-        }
+        Actor { user_id: id, account_id: AccountId(1), caps: Capabilities::from_account_management(admin) }
     }
 
     #[test]
@@ -153,34 +139,15 @@ mod tests {
         let me = UserId::new();
         let a = actor(me, false);
         let current = member(me, false);
-        let raise = UserPatch {
-            is_admin: Some(true),
-            ..Default::default()
-        };
-        assert!(matches!(
-            a.ensure_can_apply(&current, false, &raise),
-            Err(Error::Forbidden(_))
-        ));
-        let same = UserPatch {
-            is_admin: Some(false),
-            profile: Some(ProfileId(2)),
-            ..Default::default()
-        };
+        let raise = UserPatch { is_admin: Some(true), ..Default::default() };
+        assert!(matches!(a.ensure_can_apply(&current, false, &raise), Err(Error::Forbidden(_))));
+        let same = UserPatch { is_admin: Some(false), profile: Some(ProfileId(2)), ..Default::default() };
         assert!(a.ensure_can_apply(&current, false, &same).is_ok());
-        let close = UserPatch {
-            status: Some(UserStatus::Closed),
-            ..Default::default()
-        };
+        let close = UserPatch { status: Some(UserStatus::Closed), ..Default::default() };
         assert!(a.ensure_can_apply(&current, false, &close).is_err());
-        let other_profile = UserPatch {
-            profile: Some(ProfileId(3)),
-            ..Default::default()
-        };
+        let other_profile = UserPatch { profile: Some(ProfileId(3)), ..Default::default() };
         assert!(a.ensure_can_apply(&current, false, &other_profile).is_err());
-        let rename = UserPatch {
-            user_name: Some("B".into()),
-            ..Default::default()
-        };
+        let rename = UserPatch { user_name: Some("B".into()), ..Default::default() };
         assert!(a.ensure_can_apply(&current, true, &rename).is_ok());
     }
 
@@ -188,16 +155,10 @@ mod tests {
     fn an_admin_cannot_change_a_shared_identity() {
         let admin = actor(UserId::new(), true);
         let other = member(UserId::new(), false);
-        let rename = UserPatch {
-            user_name: Some("B".into()),
-            ..Default::default()
-        };
+        let rename = UserPatch { user_name: Some("B".into()), ..Default::default() };
         assert!(admin.ensure_can_apply(&other, false, &rename).is_ok());
         assert!(admin.ensure_can_apply(&other, true, &rename).is_err());
-        let close = UserPatch {
-            status: Some(UserStatus::Closed),
-            ..Default::default()
-        };
+        let close = UserPatch { status: Some(UserStatus::Closed), ..Default::default() };
         assert!(admin.ensure_can_apply(&other, true, &close).is_ok());
     }
 

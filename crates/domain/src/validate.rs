@@ -21,10 +21,7 @@ pub struct Email(String);
 impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
         let v = raw.trim();
-        let invalid = || Error::InvalidEmail {
-            field: field.to_owned(),
-            value: truncate(raw),
-        };
+        let invalid = || Error::InvalidEmail { field: field.to_owned(), value: truncate(raw) };
         if v.is_empty() || v.chars().count() > EMAIL_MAX || v.chars().any(char::is_control) {
             return Err(invalid());
         }
@@ -62,16 +59,10 @@ impl Password {
     pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
         let n = raw.chars().count();
         if n < PASSWORD_MIN {
-            return Err(Error::invalid(
-                field,
-                format!("must be at least {PASSWORD_MIN} characters"),
-            ));
+            return Err(Error::invalid(field, format!("must be at least {PASSWORD_MIN} characters")));
         }
         if n > PASSWORD_MAX {
-            return Err(Error::invalid(
-                field,
-                format!("must be at most {PASSWORD_MAX} characters"),
-            ));
+            return Err(Error::invalid(field, format!("must be at most {PASSWORD_MAX} characters")));
         }
         if raw.contains('\0') {
             return Err(Error::invalid(field, "must not contain NUL characters"));
@@ -121,10 +112,7 @@ pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<Option<String
 fn line(field: &str, v: &str, max: usize) -> Result<String, Error> {
     let n = v.chars().count();
     if n > max {
-        return Err(Error::invalid(
-            field,
-            format!("is {n} characters long; the limit is {max}"),
-        ));
+        return Err(Error::invalid(field, format!("is {n} characters long; the limit is {max}")));
     }
     if v.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must not contain control characters"));
@@ -139,15 +127,9 @@ mod tests {
     #[test]
     fn emails() {
         assert!(Email::parse("email", "a@example.com").is_ok());
-        assert_eq!(
-            Email::parse("email", " A@Example.com ").unwrap().normalized(),
-            "a@example.com"
-        );
+        assert_eq!(Email::parse("email", " A@Example.com ").unwrap().normalized(), "a@example.com");
         for bad in ["", "nope", "a@", "@b.c", "a b@c.d", "a@b.c\0"] {
-            assert!(
-                matches!(Email::parse("email", bad), Err(Error::InvalidEmail { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(Email::parse("email", bad), Err(Error::InvalidEmail { .. })), "{bad:?}");
         }
         let long = format!("{}@example.com", "a".repeat(EMAIL_MAX));
         assert!(Email::parse("email", &long).is_err());
@@ -159,10 +141,7 @@ mod tests {
         assert!(required_text("userName", "   ", NAME_MAX).is_err());
         assert!(required_text("userName", &"é".repeat(NAME_MAX), NAME_MAX).is_ok());
         let err = required_text("userName", &"é".repeat(NAME_MAX + 1), NAME_MAX).unwrap_err();
-        assert_eq!(
-            err,
-            Error::invalid("userName", "is 51 characters long; the limit is 50")
-        );
+        assert_eq!(err, Error::invalid("userName", "is 51 characters long; the limit is 50"));
         assert!(optional_text("firstName", "a\u{7}b", NAME_MAX).is_err());
         assert_eq!(optional_text("firstName", "", NAME_MAX).unwrap(), None);
     }

@@ -17,9 +17,7 @@ use tokio::task::JoinHandle;
 
 /// Connects to the database and brings its schema up to date.
 pub async fn open_store(url: &str, pool: &PoolConfig) -> anyhow::Result<Store> {
-    let store = Store::connect(url, pool)
-        .await
-        .with_context(|| format!("cannot open database {url}"))?;
+    let store = Store::connect(url, pool).await.with_context(|| format!("cannot open database {url}"))?;
     store.migrate().await.context("cannot migrate the database")?;
     Ok(store)
 }
@@ -43,11 +41,7 @@ pub async fn create_account(
     let name = required_text("account name", name, 100)?;
     let password = Password::parse("admin password", admin_password)?;
     let local_part = email.as_str().split('@').next().unwrap_or("admin");
-    let user_name = required_text(
-        "admin user name",
-        &local_part.chars().take(NAME_MAX).collect::<String>(),
-        NAME_MAX,
-    )?;
+    let user_name = required_text("admin user name", &local_part.chars().take(NAME_MAX).collect::<String>(), NAME_MAX)?;
     let admin = NewMember {
         email,
         user_name,
@@ -64,11 +58,7 @@ pub async fn create_account(
     };
     let (account, admin) = store.create_account(NewAccount { name, admin }).await?;
     let access_token = issue_token(store, admin.user.id, token_ttl_seconds).await?;
-    Ok(CreatedAccount {
-        account,
-        admin,
-        access_token,
-    })
+    Ok(CreatedAccount { account, admin, access_token })
 }
 
 /// A running server.
@@ -81,9 +71,7 @@ pub struct Server {
 impl Server {
     /// Binds `listen` (port 0 picks a free port) and serves until [`Server::stop`].
     pub async fn start(store: Store, listen: &str, config: ApiConfig) -> anyhow::Result<Server> {
-        let listener = TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, store, config, async {
@@ -112,10 +100,7 @@ pub async fn serve(
     config: ApiConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(AppState {
-        store: store.clone(),
-        config,
-    });
+    let app = router(AppState { store: store.clone(), config });
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     store.close().await;
     result

@@ -9,7 +9,7 @@ use roster::{create_account, open_store, serve, CreatedAccount};
 use roster_api::auth::issue_token;
 use roster_api::ApiConfig;
 use roster_domain::Error;
-use roster_store::PoolConfig;
+use roster_store::{PoolConfig, SqliteSynchronous};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -64,6 +64,9 @@ struct DatabaseArgs {
     /// Seconds to wait for a database connection before answering 503.
     #[arg(long, env = "ROSTER_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
     db_acquire_timeout: u64,
+    /// SQLite durability: full (every commit on disk before it is acknowledged) or normal.
+    #[arg(long, env = "ROSTER_SQLITE_SYNCHRONOUS", default_value = "full")]
+    sqlite_synchronous: SqliteSynchronous,
 }
 
 impl DatabaseArgs {
@@ -71,6 +74,7 @@ impl DatabaseArgs {
         PoolConfig {
             max_connections: self.db_max_connections.max(1),
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout.max(1)),
+            sqlite_synchronous: self.sqlite_synchronous,
         }
     }
 }
@@ -150,9 +154,7 @@ async fn main() -> ExitCode {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::env::var("ROSTER_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         builder.json().init();
     } else {
@@ -167,17 +169,12 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let base = format!("http://{addr}");
     if !store.has_accounts().await? {
         let generated = args.admin_password.is_none();
-        let password = args
-            .admin_password
-            .clone()
-            .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20));
+        let password =
+            args.admin_password.clone().unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20));
         match create_account(&store, &args.account_name, &args.admin_email, &password, args.token_ttl).await {
-            Ok(created) => print_first_start(
-                &base,
-                &args.admin_email,
-                generated.then_some(password.as_str()),
-                &created,
-            ),
+            Ok(created) => {
+                print_first_start(&base, &args.admin_email, generated.then_some(password.as_str()), &created)
+            }
             // Another node initialised the same database first.
             Err(Error::EmailTaken(_)) => {}
             Err(e) => return Err(anyhow::anyhow!("cannot create the first account: {e}")),
@@ -197,32 +194,19 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
 
 fn print_first_start(base: &str, email: &str, generated_password: Option<&str>, created: &CreatedAccount) {
     let id = created.account.id;
-    println!(
-        "First start: created account {id} ({}) with administrator {email}.",
-        created.account.name
-    );
+    println!("First start: created account {id} ({}) with administrator {email}.", created.account.name);
     if let Some(password) = generated_password {
         println!("Generated password (shown only now): {password}");
         println!("Get a token:");
         println!("  curl -s {base}/oauth/token -d grant_type=password -d username={email} -d password={password}");
     }
     println!("List the users (this token is valid for 8 hours):");
-    println!(
-        "  curl -s -H 'Authorization: Bearer {}' {base}/restapi/v2.1/accounts/{id}/users",
-        created.access_token
-    );
+    println!("  curl -s -H 'Authorization: Bearer {}' {base}/restapi/v2.1/accounts/{id}/users", created.access_token);
 }
 
 async fn run_init(args: InitArgs) -> anyhow::Result<()> {
     let store = open_store(&args.db.database, &args.db.pool()).await?;
-    let result = create_account(
-        &store,
-        &args.account_name,
-        &args.admin_email,
-        &args.admin_password,
-        args.ttl,
-    )
-    .await;
+    let result = create_account(&store, &args.account_name, &args.admin_email, &args.admin_password, args.ttl).await;
     store.close().await;
     let created = result.map_err(|e| match e {
         Error::EmailTaken(email) => anyhow::anyhow!("a user with email {email} already exists"),

@@ -13,11 +13,7 @@ async fn password_grant_issues_a_bearer_token_that_works() {
     let resp = app
         .http
         .post(app.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", ADMIN_EMAIL),
-            ("password", ADMIN_PASSWORD),
-        ])
+        .form(&[("grant_type", "password"), ("username", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -49,9 +45,7 @@ async fn the_token_endpoint_checks_its_request() {
     let r = post(vec![("grant_type", "client_credentials")]).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "unsupported_grant_type");
-    let r = post(vec![("grant_type", "password"), ("username", ADMIN_EMAIL)])
-        .await
-        .unwrap();
+    let r = post(vec![("grant_type", "password"), ("username", ADMIN_EMAIL)]).await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
     let r = app
@@ -73,19 +67,8 @@ async fn missing_malformed_expired_and_revoked_tokens_get_401() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(code(&r.json().await.unwrap()), "AUTHORIZATION_INVALID_TOKEN");
 
-    for header in [
-        "Bearer",
-        "Bearer not-a-token",
-        "Basic YWRtaW46YWRtaW4=",
-        &"x".repeat(600),
-    ] {
-        let r = app
-            .http
-            .get(&users)
-            .header("Authorization", header)
-            .send()
-            .await
-            .unwrap();
+    for header in ["Bearer", "Bearer not-a-token", "Basic YWRtaW46YWRtaW4=", &"x".repeat(600)] {
+        let r = app.http.get(&users).header("Authorization", header).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{header}");
         assert_eq!(code(&r.json().await.unwrap()), "AUTHORIZATION_INVALID_TOKEN");
     }
@@ -93,34 +76,16 @@ async fn missing_malformed_expired_and_revoked_tokens_get_401() {
     let admin: roster_domain::ids::UserId = app.admin_id.parse().unwrap();
     let expired = issue_token(&app.store, admin, -1).await.unwrap();
     let (status, body) = app.get(&users, &expired).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::UNAUTHORIZED, "AUTHORIZATION_INVALID_TOKEN")
-    );
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "AUTHORIZATION_INVALID_TOKEN"));
 
     let token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
     assert_eq!(app.get(&users, &token).await.0, StatusCode::OK);
-    let r = app
-        .http
-        .post(app.url("/oauth/revoke"))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.post(app.url("/oauth/revoke")).form(&[("token", token.as_str())]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let (status, body) = app.get(&users, &token).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::UNAUTHORIZED, "AUTHORIZATION_INVALID_TOKEN")
-    );
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "AUTHORIZATION_INVALID_TOKEN"));
     // Revoking twice, or an unknown token, is fine (RFC 7009).
-    let r = app
-        .http
-        .post(app.url("/oauth/revoke"))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.post(app.url("/oauth/revoke")).form(&[("token", token.as_str())]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // The original token still works: revocation is per token.
     assert_eq!(app.get(&users, &app.admin_token).await.0, StatusCode::OK);
@@ -129,13 +94,7 @@ async fn missing_malformed_expired_and_revoked_tokens_get_401() {
 #[tokio::test]
 async fn the_bare_token_the_python_sdk_sends_is_accepted() {
     let app = TestApp::spawn().await;
-    let r = app
-        .http
-        .get(app.ds("/users"))
-        .header("Authorization", &app.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.get(app.ds("/users")).header("Authorization", &app.admin_token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -154,10 +113,7 @@ async fn userinfo_has_docusigns_shape() {
     assert_eq!(accounts[0]["account_name"], "Acme");
     assert_eq!(accounts[0]["is_default"], "true");
     assert_eq!(accounts[0]["base_uri"], app.base.as_str());
-    assert_eq!(
-        app.get(&app.url("/oauth/userinfo"), "nope").await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get(&app.url("/oauth/userinfo"), "nope").await.0, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -168,10 +124,7 @@ async fn passwords_never_appear_in_responses() {
     let (_, list) = app.get(&app.ds("/users"), &app.admin_token).await;
     for body in [user, list] {
         let text = body.to_string();
-        assert!(
-            !text.contains(PASSWORD) && !text.contains("argon2") && !text.contains("password"),
-            "{text}"
-        );
+        assert!(!text.contains(PASSWORD) && !text.contains("argon2") && !text.contains("password"), "{text}");
     }
 }
 
@@ -179,20 +132,12 @@ async fn passwords_never_appear_in_responses() {
 async fn closed_users_cannot_authenticate() {
     let app = TestApp::spawn().await;
     let (id, token) = app.member("leaver@example.com", "Leaver").await;
-    let (status, body) = app
-        .delete(&app.ds("/users"), &app.admin_token, json!({"users": [{"userId": id}]}))
-        .await;
+    let (status, body) = app.delete(&app.ds("/users"), &app.admin_token, json!({"users": [{"userId": id}]})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["users"][0]["userStatus"], "Closed");
     let (status, body) = app.login("leaver@example.com", PASSWORD).await.unwrap_err();
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::UNAUTHORIZED, "USER_AUTHENTICATION_FAILED")
-    );
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "USER_AUTHENTICATION_FAILED"));
     // A token issued before the close no longer opens the account.
     let (status, body) = app.get(&app.ds(&format!("/users/{id}")), &token).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::BAD_REQUEST, "USER_DOES_NOT_BELONG_TO_SPECIFIED_ACCOUNT")
-    );
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "USER_DOES_NOT_BELONG_TO_SPECIFIED_ACCOUNT"));
 }

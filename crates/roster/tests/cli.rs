@@ -9,15 +9,7 @@ use serde_json::Value;
 
 fn init(db: &str, account: &str, email: &str) -> std::process::Output {
     roster()
-        .args([
-            "init",
-            "--database",
-            db,
-            "--account-name",
-            account,
-            "--admin-email",
-            email,
-        ])
+        .args(["init", "--database", db, "--account-name", account, "--admin-email", email])
         .args(["--admin-password", "init-password-1"])
         .output()
         .expect("run roster init")
@@ -46,16 +38,10 @@ async fn init_prints_one_json_line_and_refuses_a_taken_email() {
     let second: Value = serde_json::from_slice(&second.stdout).unwrap();
     assert_ne!(second["accountId"], line["accountId"]);
 
-    let token = roster()
-        .args(["token", "--database", &db.url, "--email", "beta@example.com"])
-        .output()
-        .unwrap();
+    let token = roster().args(["token", "--database", &db.url, "--email", "beta@example.com"]).output().unwrap();
     assert!(token.status.success());
     assert_eq!(String::from_utf8(token.stdout).unwrap().trim().len(), 43);
-    let unknown = roster()
-        .args(["token", "--database", &db.url, "--email", "nobody@example.com"])
-        .output()
-        .unwrap();
+    let unknown = roster().args(["token", "--database", &db.url, "--email", "nobody@example.com"]).output().unwrap();
     assert!(!unknown.status.success());
 }
 
@@ -65,22 +51,12 @@ async fn first_start_creates_an_admin_with_a_generated_password_printed_once() {
     let s = serve(&db.url, &[]);
     let text = s.first_start.join("\n");
     assert!(text.contains("admin@localhost"), "{text}");
-    let password = text
-        .split("Generated password (shown only now): ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
+    let password =
+        text.split("Generated password (shown only now): ").nth(1).unwrap().lines().next().unwrap().to_owned();
     let http = reqwest::Client::new();
     let token: Value = http
         .post(format!("{}/oauth/token", s.base))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin@localhost"),
-            ("password", &password),
-        ])
+        .form(&[("grant_type", "password"), ("username", "admin@localhost"), ("password", &password)])
         .send()
         .await
         .unwrap()
@@ -103,34 +79,19 @@ async fn first_start_creates_an_admin_with_a_generated_password_printed_once() {
 #[tokio::test]
 async fn first_start_uses_the_configured_admin_and_sigterm_stops_gracefully() {
     let db = TestDb::new().await;
-    let mut s = serve(
-        &db.url,
-        &[
-            ("ROSTER_ADMIN_EMAIL", "boss@example.com"),
-            ("ROSTER_ADMIN_PASSWORD", "boss-password-1"),
-        ],
-    );
+    let mut s =
+        serve(&db.url, &[("ROSTER_ADMIN_EMAIL", "boss@example.com"), ("ROSTER_ADMIN_PASSWORD", "boss-password-1")]);
     let text = s.first_start.join("\n");
-    assert!(
-        text.contains("boss@example.com") && !text.contains("boss-password-1"),
-        "{text}"
-    );
+    assert!(text.contains("boss@example.com") && !text.contains("boss-password-1"), "{text}");
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{}/oauth/token", s.base))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "boss@example.com"),
-            ("password", "boss-password-1"),
-        ])
+        .form(&[("grant_type", "password"), ("username", "boss@example.com"), ("password", "boss-password-1")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let status = Command::new("kill")
-        .args(["-TERM", &s.child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = s.child.wait().unwrap();
     assert!(exit.success(), "a SIGTERM stop is a clean exit: {exit:?}");
@@ -144,9 +105,7 @@ async fn migrate_reports_the_version_and_a_newer_schema_is_refused() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("database schema at version "), "{text}");
 
-    let store = roster_store::Store::connect(&db.url, &Default::default())
-        .await
-        .unwrap();
+    let store = roster_store::Store::connect(&db.url, &Default::default()).await.unwrap();
     let success = if db.is_postgres() { "true" } else { "1" };
     let checksum = if db.is_postgres() { "'\\x00'::bytea" } else { "x'00'" };
     store
@@ -161,10 +120,7 @@ async fn migrate_reports_the_version_and_a_newer_schema_is_refused() {
         let out = roster().args(&args).args(["--database", &db.url]).output().unwrap();
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("99990001") && err.contains("newer than this binary"),
-            "{err}"
-        );
+        assert!(err.contains("99990001") && err.contains("newer than this binary"), "{err}");
     }
 }
 
@@ -173,27 +129,17 @@ async fn backup_copies_a_serving_database_and_roster_starts_on_the_copy() {
     let app = common::TestApp::spawn_in(TestDb::sqlite(), Default::default()).await;
     let id = app.create_user("kept@example.com", "Kept").await;
     let copy = app.db.file("backup.db");
-    let out = roster()
-        .args(["backup", "--database", &app.db.url, "--to", &copy])
-        .output()
-        .unwrap();
+    let out = roster().args(["backup", "--database", &app.db.url, "--to", &copy]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // The original keeps serving writes; they are not in the copy.
     app.create_user("later@example.com", "Later").await;
 
-    let again = roster()
-        .args(["backup", "--database", &app.db.url, "--to", &copy])
-        .output()
-        .unwrap();
+    let again = roster().args(["backup", "--database", &app.db.url, "--to", &copy]).output().unwrap();
     assert!(!again.status.success(), "an existing file is never overwritten");
 
     let restored = format!("sqlite://{copy}");
     let s = serve(&restored, &[]);
-    assert!(
-        s.first_start.is_empty(),
-        "the copy has its accounts: {:?}",
-        s.first_start
-    );
+    assert!(s.first_start.is_empty(), "the copy has its accounts: {:?}", s.first_start);
     let http = reqwest::Client::new();
     let token = app.login("kept@example.com", common::PASSWORD).await.unwrap();
     let url = format!("{}/restapi/v2.1/accounts/{}/users/{id}", s.base, app.account_id);
@@ -202,10 +148,7 @@ async fn backup_copies_a_serving_database_and_roster_starts_on_the_copy() {
     let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), 401, "a token issued after the backup is not in the copy");
     let list: Value = http
-        .get(format!(
-            "{}/restapi/v2.1/accounts/{}/users?email=later@example.com",
-            s.base, app.account_id
-        ))
+        .get(format!("{}/restapi/v2.1/accounts/{}/users?email=later@example.com", s.base, app.account_id))
         .bearer_auth(&app.admin_token)
         .send()
         .await

@@ -15,26 +15,12 @@ async fn get_returns_an_etag_and_if_none_match_gives_304() {
     let etag = r.headers()["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
 
-    let r = app
-        .http
-        .get(&url)
-        .bearer_auth(&app.admin_token)
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.get(&url).bearer_auth(&app.admin_token).header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
 
     app.put(&url, &app.admin_token, json!({"jobTitle": "CTO"})).await;
-    let r = app
-        .http
-        .get(&url)
-        .bearer_auth(&app.admin_token)
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.get(&url).bearer_auth(&app.admin_token).header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_ne!(r.headers()["etag"].to_str().unwrap(), etag, "a change gives a new tag");
 }
@@ -44,23 +30,10 @@ async fn if_match_applies_only_to_the_version_read() {
     let app = TestApp::spawn().await;
     let id = app.create_user("ann@example.com", "Ann").await;
     let url = app.ds(&format!("/users/{id}"));
-    let etag = app
-        .http
-        .get(&url)
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .headers()["etag"]
-        .clone();
+    let etag = app.http.get(&url).bearer_auth(&app.admin_token).send().await.unwrap().headers()["etag"].clone();
 
     let put = |tag: &str, body: Value| {
-        app.http
-            .put(&url)
-            .bearer_auth(&app.admin_token)
-            .header("If-Match", tag)
-            .json(&body)
-            .send()
+        app.http.put(&url).bearer_auth(&app.admin_token).header("If-Match", tag).json(&body).send()
     };
     // Writer one read `etag` and writes: fine, and it gets the new tag back.
     let r = put(etag.to_str().unwrap(), json!({"jobTitle": "CTO"})).await.unwrap();
@@ -69,29 +42,18 @@ async fn if_match_applies_only_to_the_version_read() {
     assert_ne!(new_tag, etag.to_str().unwrap());
 
     // Writer two read the same old version: refused, nothing changes.
-    let r = put(etag.to_str().unwrap(), json!({"jobTitle": "Intern"}))
-        .await
-        .unwrap();
+    let r = put(etag.to_str().unwrap(), json!({"jobTitle": "Intern"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
     assert_eq!(code(&r.json().await.unwrap()), "PRECONDITION_FAILED");
     for tag in ["W/\"1.1\"", "garbage"] {
-        assert_eq!(
-            put(tag, json!({"jobTitle": "Intern"})).await.unwrap().status(),
-            StatusCode::PRECONDITION_FAILED
-        );
+        assert_eq!(put(tag, json!({"jobTitle": "Intern"})).await.unwrap().status(), StatusCode::PRECONDITION_FAILED);
     }
     let (_, u) = app.get(&url, &app.admin_token).await;
     assert_eq!(u["jobTitle"], "CTO");
 
     // The current tag, or *, applies.
-    assert_eq!(
-        put(&new_tag, json!({"jobTitle": "CEO"})).await.unwrap().status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        put("*", json!({"company": "Acme"})).await.unwrap().status(),
-        StatusCode::OK
-    );
+    assert_eq!(put(&new_tag, json!({"jobTitle": "CEO"})).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(put("*", json!({"company": "Acme"})).await.unwrap().status(), StatusCode::OK);
     // Without If-Match, the last writer wins (as DocuSign behaves).
     let (s, u) = app.put(&url, &app.admin_token, json!({"jobTitle": "Founder"})).await;
     assert_eq!((s, u["jobTitle"].as_str()), (StatusCode::OK, Some("Founder")));
@@ -102,28 +64,11 @@ async fn concurrent_partial_updates_of_different_fields_both_land() {
     let app = TestApp::spawn().await;
     let id = app.create_user("ann@example.com", "Ann").await;
     let url = app.ds(&format!("/users/{id}"));
-    let fields = [
-        "firstName",
-        "lastName",
-        "jobTitle",
-        "company",
-        "title",
-        "middleName",
-        "suffixName",
-        "countryCode",
-    ];
+    let fields = ["firstName", "lastName", "jobTitle", "company", "title", "middleName", "suffixName", "countryCode"];
     let writes = fields.iter().map(|f| {
         let body = json!({ *f: format!("v-{f}") });
         let (http, url, token) = (app.http.clone(), url.clone(), app.admin_token.clone());
-        tokio::spawn(async move {
-            http.put(&url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
+        tokio::spawn(async move { http.put(&url).bearer_auth(token).json(&body).send().await.unwrap().status() })
     });
     for w in writes.collect::<Vec<_>>() {
         assert_eq!(w.await.unwrap(), StatusCode::OK);
@@ -155,8 +100,6 @@ async fn concurrent_creates_of_one_email_create_it_once() {
         }
     }
     assert_eq!(ok, 1);
-    let (_, list) = app
-        .get(&app.ds("/users?email=racer@example.com"), &app.admin_token)
-        .await;
+    let (_, list) = app.get(&app.ds("/users?email=racer@example.com"), &app.admin_token).await;
     assert_eq!(list["totalSetSize"], "1");
 }

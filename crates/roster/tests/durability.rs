@@ -29,15 +29,8 @@ async fn login(http: &reqwest::Client, base: &str) -> (String, String) {
         .await
         .unwrap();
     let token = t["access_token"].as_str().unwrap().to_owned();
-    let info: Value = http
-        .get(format!("{base}/oauth/userinfo"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value =
+        http.get(format!("{base}/oauth/userinfo")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     (token, info["accounts"][0]["account_id"].as_str().unwrap().to_owned())
 }
 
@@ -54,13 +47,8 @@ async fn every_acknowledged_write_survives_kill_9() {
     let enough = Arc::new(Notify::new());
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let (http, users, token, acked, enough) = (
-                http.clone(),
-                users.clone(),
-                token.clone(),
-                acked.clone(),
-                enough.clone(),
-            );
+            let (http, users, token, acked, enough) =
+                (http.clone(), users.clone(), token.clone(), acked.clone(), enough.clone());
             tokio::spawn(async move {
                 for i in 0..1000 {
                     let email = format!("w{w}-{i}@example.com");
@@ -96,10 +84,7 @@ async fn every_acknowledged_write_survives_kill_9() {
     let mut start = 0;
     loop {
         let page: Value = http
-            .get(format!(
-                "{}/v2.1/accounts/{account}/users?count=100&start_position={start}",
-                node.base
-            ))
+            .get(format!("{}/v2.1/accounts/{account}/users?count=100&start_position={start}", node.base))
             .bearer_auth(&token)
             .send()
             .await
@@ -115,10 +100,5 @@ async fn every_acknowledged_write_survives_kill_9() {
         start += items.len();
     }
     let lost: Vec<&String> = acked.iter().filter(|e| !stored.contains(*e)).collect();
-    assert!(
-        lost.is_empty(),
-        "{} of {} acknowledged writes lost: {lost:?}",
-        lost.len(),
-        acked.len()
-    );
+    assert!(lost.is_empty(), "{} of {} acknowledged writes lost: {lost:?}", lost.len(), acked.len());
 }

@@ -13,12 +13,7 @@ async fn both_prefixes_and_both_account_id_forms_serve_the_same_api() {
     let mut seen = Vec::new();
     for prefix in ["/restapi/v2.1", "/v2.1"] {
         for account in [&app.account_id, &app.account_guid] {
-            let (s, u) = app
-                .get(
-                    &app.url(&format!("{prefix}/accounts/{account}/users/{id}")),
-                    &app.admin_token,
-                )
-                .await;
+            let (s, u) = app.get(&app.url(&format!("{prefix}/accounts/{account}/users/{id}")), &app.admin_token).await;
             assert_eq!(s, StatusCode::OK, "{prefix} {account}");
             seen.push(u["email"].clone());
         }
@@ -55,9 +50,7 @@ async fn unknown_routes_and_methods_answer_json() {
     let app = TestApp::spawn().await;
     let (s, b) = app.get(&app.url("/restapi/v2.1/nothing/here"), &app.admin_token).await;
     assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND"));
-    let (s, b) = app
-        .call(reqwest::Method::PATCH, &app.ds("/users"), &app.admin_token, None)
-        .await;
+    let (s, b) = app.call(reqwest::Method::PATCH, &app.ds("/users"), &app.admin_token, None).await;
     assert_eq!((s, code(&b)), (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"));
 }
 
@@ -68,22 +61,13 @@ async fn health_and_readiness() {
     assert_eq!(r.status(), StatusCode::OK);
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.headers().contains_key("x-request-id"),
-        "every response carries its request id"
-    );
+    assert!(r.headers().contains_key("x-request-id"), "every response carries its request id");
 }
 
 #[tokio::test]
 async fn a_delete_without_a_body_is_read_as_empty() {
     let app = TestApp::spawn().await;
-    let r = app
-        .http
-        .delete(app.ds("/users"))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.delete(app.ds("/users")).bearer_auth(&app.admin_token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let b: serde_json::Value = r.json().await.unwrap();
     assert_eq!(code(&b), "INVALID_REQUEST_PARAMETER");
@@ -94,12 +78,7 @@ async fn a_delete_without_a_body_is_read_as_empty() {
 async fn data_survives_a_restart() {
     let mut app = TestApp::spawn().await;
     let id = app.create_user("ann@example.com", "Ann").await;
-    app.put(
-        &app.ds(&format!("/users/{id}")),
-        &app.admin_token,
-        json!({"jobTitle": "CTO"}),
-    )
-    .await;
+    app.put(&app.ds(&format!("/users/{id}")), &app.admin_token, json!({"jobTitle": "CTO"})).await;
     app.restart().await;
     let (s, u) = app.get(&app.ds(&format!("/users/{id}")), &app.admin_token).await;
     assert_eq!(s, StatusCode::OK, "the token survived too: {u}");

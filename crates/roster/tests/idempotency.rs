@@ -16,10 +16,7 @@ async fn post_with_key(app: &TestApp, token: &str, key: &str, body: &Value) -> (
         .send()
         .await
         .unwrap();
-    let replayed = r
-        .headers()
-        .get("idempotent-replayed")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let replayed = r.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap().to_owned());
     (r.status(), replayed, r.json().await.unwrap())
 }
 
@@ -38,10 +35,7 @@ async fn a_retried_create_replays_the_first_answer_and_creates_once() {
 
     // Without the key the duplicate is a per-item error, as usual.
     let (_, again) = app.post(&app.ds("/users"), &app.admin_token, body).await;
-    assert_eq!(
-        again["newUsers"][0]["errorDetails"]["errorCode"],
-        "USER_ALREADY_EXISTS_IN_ACCOUNT"
-    );
+    assert_eq!(again["newUsers"][0]["errorDetails"]["errorCode"], "USER_ALREADY_EXISTS_IN_ACCOUNT");
 }
 
 #[tokio::test]
@@ -51,10 +45,7 @@ async fn the_same_key_with_another_body_is_refused() {
     let b = json!({"newUsers": [{"userName": "Bob", "email": "bob@example.com"}]});
     post_with_key(&app, &app.admin_token, "k", &a).await;
     let (s, _, err) = post_with_key(&app, &app.admin_token, "k", &b).await;
-    assert_eq!(
-        (s, code(&err)),
-        (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED")
-    );
+    assert_eq!((s, code(&err)), (StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED"));
     let (_, list) = app.get(&app.ds("/users?email=bob@example.com"), &app.admin_token).await;
     assert_eq!(list["totalSetSize"], "0");
 }
@@ -81,19 +72,9 @@ async fn a_retried_update_replays_even_after_later_changes() {
     let id = app.create_user("ann@example.com", "Ann").await;
     let url = app.ds(&format!("/users/{id}"));
     let put = |key: &'static str, body: Value| {
-        app.http
-            .put(&url)
-            .bearer_auth(&app.admin_token)
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
+        app.http.put(&url).bearer_auth(&app.admin_token).header("Idempotency-Key", key).json(&body).send()
     };
-    let first: Value = put("u1", json!({"jobTitle": "CTO"}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first: Value = put("u1", json!({"jobTitle": "CTO"})).await.unwrap().json().await.unwrap();
     app.put(&url, &app.admin_token, json!({"jobTitle": "CEO"})).await;
     let r = put("u1", json!({"jobTitle": "CTO"})).await.unwrap();
     assert_eq!(r.headers()["idempotent-replayed"], "true");

@@ -40,18 +40,8 @@ impl Nodes {
             .json()
             .await
             .unwrap();
-        let account = info["accounts"][0]["account_id"]
-            .as_str()
-            .expect("one account")
-            .to_owned();
-        Some(Nodes {
-            a,
-            b,
-            http,
-            account,
-            token,
-            _db: db,
-        })
+        let account = info["accounts"][0]["account_id"].as_str().expect("one account").to_owned();
+        Some(Nodes { a, b, http, account, token, _db: db })
     }
 
     fn users(&self, node: &Serve) -> String {
@@ -106,25 +96,9 @@ async fn two_nodes_share_writes_tokens_and_versions() {
     let r = n.http.get(&on_b).bearer_auth(&n.token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let stale = r.headers()["etag"].to_str().unwrap().to_owned();
-    let r = n
-        .http
-        .put(&on_b)
-        .bearer_auth(&n.token)
-        .json(&json!({"jobTitle": "CTO"}))
-        .send()
-        .await
-        .unwrap();
+    let r = n.http.put(&on_b).bearer_auth(&n.token).json(&json!({"jobTitle": "CTO"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let u: Value = n
-        .http
-        .get(&on_a)
-        .bearer_auth(&n.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let u: Value = n.http.get(&on_a).bearer_auth(&n.token).send().await.unwrap().json().await.unwrap();
     assert_eq!(u["jobTitle"], "CTO");
 
     // An ETag read on B is stale on A after the change: 412 there.
@@ -141,20 +115,9 @@ async fn two_nodes_share_writes_tokens_and_versions() {
 
     // A token from B's login works on A; revoked on A, it fails on B.
     let t = token(&n.http, &n.b.base).await;
-    assert_eq!(
-        n.http.get(n.users(&n.a)).bearer_auth(&t).send().await.unwrap().status(),
-        StatusCode::OK
-    );
-    n.http
-        .post(format!("{}/oauth/revoke", n.a.base))
-        .form(&[("token", &t)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        n.http.get(n.users(&n.b)).bearer_auth(&t).send().await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(n.http.get(n.users(&n.a)).bearer_auth(&t).send().await.unwrap().status(), StatusCode::OK);
+    n.http.post(format!("{}/oauth/revoke", n.a.base)).form(&[("token", &t)]).send().await.unwrap();
+    assert_eq!(n.http.get(n.users(&n.b)).bearer_auth(&t).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     // An idempotent retry on the other node replays.
     let body = json!({"newUsers": [{"userName": "Bob", "email": "bob@example.com"}]});
@@ -197,17 +160,9 @@ async fn concurrent_creates_of_one_email_on_two_nodes_create_it_once() {
         for r in [ra.unwrap(), rb.unwrap()] {
             assert_eq!(r.status(), StatusCode::CREATED);
             let body: Value = r.json().await.unwrap();
-            errors.push(
-                body["newUsers"][0]["errorDetails"]["errorCode"]
-                    .as_str()
-                    .map(str::to_owned),
-            );
+            errors.push(body["newUsers"][0]["errorDetails"]["errorCode"].as_str().map(str::to_owned));
         }
         errors.sort();
-        assert_eq!(
-            errors,
-            [None, Some("USER_ALREADY_EXISTS_IN_ACCOUNT".to_owned())],
-            "round {round}"
-        );
+        assert_eq!(errors, [None, Some("USER_ALREADY_EXISTS_IN_ACCOUNT".to_owned())], "round {round}");
     }
 }

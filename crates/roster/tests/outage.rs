@@ -17,10 +17,7 @@ async fn a_lost_database_gives_503_and_roster_recovers_when_it_returns() {
         eprintln!("outage test needs ROSTER_TEST_POSTGRES_URL; SQLite is in-process and cannot go away");
         return;
     }
-    let pool = PoolConfig {
-        max_connections: 4,
-        acquire_timeout: Duration::from_secs(1),
-    };
+    let pool = PoolConfig { max_connections: 4, acquire_timeout: Duration::from_secs(1), ..Default::default() };
     let app = TestApp::spawn_in(db, pool).await;
     let ready = || async { app.http.get(app.url("/readyz")).send().await.unwrap().status() };
     assert_eq!(ready().await, StatusCode::OK);
@@ -33,11 +30,7 @@ async fn a_lost_database_gives_503_and_roster_recovers_when_it_returns() {
         .await;
     assert_eq!(ready().await, StatusCode::SERVICE_UNAVAILABLE);
     let (status, body) = app.get(&app.ds("/users"), &app.admin_token).await;
-    assert_eq!(
-        (status, code(&body)),
-        (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
-        "{body}"
-    );
+    assert_eq!((status, code(&body)), (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"), "{body}");
     let live = app.http.get(app.url("/healthz")).send().await.unwrap().status();
     assert_eq!(live, StatusCode::OK, "liveness does not depend on the database");
 

@@ -46,10 +46,7 @@ async fn create_answers_201_with_a_new_user_per_input_and_per_item_errors() {
     for (i, want_code, field) in expect {
         let item = &created[i];
         assert_eq!(item["errorDetails"]["errorCode"], want_code, "item {i}: {item}");
-        assert!(
-            item["errorDetails"]["message"].as_str().unwrap().contains(field),
-            "item {i}: {item}"
-        );
+        assert!(item["errorDetails"]["message"].as_str().unwrap().contains(field), "item {i}: {item}");
         assert!(item["userId"].is_null(), "item {i}: {item}");
         assert_eq!(item["createdDateTime"], "0001-01-01T08:00:00.0000000Z");
     }
@@ -73,12 +70,8 @@ async fn create_takes_string_and_json_booleans_and_ignores_unknown_fields() {
     assert_eq!(created[0]["permissionProfileName"], "Account Administrator");
     assert_eq!(created[1]["permissionProfileName"], "Account Administrator");
     assert_eq!(created[2]["permissionProfileName"], "DocuSign Sender");
-    let (_, a) = app
-        .get(
-            &app.ds(&format!("/users/{}", created[0]["userId"].as_str().unwrap())),
-            &app.admin_token,
-        )
-        .await;
+    let (_, a) =
+        app.get(&app.ds(&format!("/users/{}", created[0]["userId"].as_str().unwrap())), &app.admin_token).await;
     assert_eq!(a["isAdmin"], "true");
 }
 
@@ -90,9 +83,8 @@ async fn create_refuses_requests_that_are_wrong_as_a_whole() {
     assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER"));
     assert!(b["message"].as_str().unwrap().contains("newUsers"));
 
-    let many: Vec<Value> = (0..501)
-        .map(|i| json!({"userName": format!("U{i}"), "email": format!("u{i}@example.com")}))
-        .collect();
+    let many: Vec<Value> =
+        (0..501).map(|i| json!({"userName": format!("U{i}"), "email": format!("u{i}@example.com")})).collect();
     let (s, b) = app.post(&url, &app.admin_token, json!({ "newUsers": many })).await;
     assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER"));
     assert!(b["message"].as_str().unwrap().contains("500"), "{b}");
@@ -107,9 +99,7 @@ async fn create_refuses_requests_that_are_wrong_as_a_whole() {
     assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_REQUEST_BODY"));
     assert!(b["message"].as_str().unwrap().contains("newUsers[0].firstName"), "{b}");
 
-    let (s, b) = app
-        .post(&url, &app.admin_token, json!({"newUsers": {"userName": "N"}}))
-        .await;
+    let (s, b) = app.post(&url, &app.admin_token, json!({"newUsers": {"userName": "N"}})).await;
     assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_REQUEST_BODY"));
 
     let r = app
@@ -124,21 +114,11 @@ async fn create_refuses_requests_that_are_wrong_as_a_whole() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(code(&r.json().await.unwrap()), "INVALID_REQUEST_BODY");
 
-    let r = app
-        .http
-        .post(&url)
-        .bearer_auth(&app.admin_token)
-        .body(r#"{"newUsers": []}"#)
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.post(&url).bearer_auth(&app.admin_token).body(r#"{"newUsers": []}"#).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(code(&r.json().await.unwrap()), "INVALID_CONTENT_TYPE");
 
-    let big = format!(
-        r#"{{"newUsers": [{{"userName": "{}", "email": "big@example.com"}}]}}"#,
-        "x".repeat(1024 * 1024)
-    );
+    let big = format!(r#"{{"newUsers": [{{"userName": "{}", "email": "big@example.com"}}]}}"#, "x".repeat(1024 * 1024));
     let r = app
         .http
         .post(&url)
@@ -158,29 +138,20 @@ async fn create_refuses_requests_that_are_wrong_as_a_whole() {
 #[tokio::test]
 async fn a_user_with_a_password_can_log_in() {
     let app = TestApp::spawn().await;
-    let created = app
-        .create_users(json!([{"userName": "P", "email": "p@example.com", "password": PASSWORD}]))
-        .await;
+    let created = app.create_users(json!([{"userName": "P", "email": "p@example.com", "password": PASSWORD}])).await;
     assert_eq!(created[0]["userStatus"], "Active");
     assert!(app.login("p@example.com", PASSWORD).await.is_ok());
-    let created = app
-        .create_users(json!([{"userName": "Q", "email": "q@example.com", "password": "short"}]))
-        .await;
+    let created = app.create_users(json!([{"userName": "Q", "email": "q@example.com", "password": "short"}])).await;
     assert_eq!(created[0]["errorDetails"]["errorCode"], "INVALID_REQUEST_PARAMETER");
-    assert!(created[0]["errorDetails"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("password"));
+    assert!(created[0]["errorDetails"]["message"].as_str().unwrap().contains("password"));
 }
 
 #[tokio::test]
 async fn get_returns_user_information_with_string_typed_fields() {
     let app = TestApp::spawn().await;
     let created = app
-        .create_users(
-            json!([{"userName": "Ann Lee", "email": "ann@example.com", "firstName": "Ann", "jobTitle": "CTO",
-            "workAddress": {"city": "Lyon", "country": "FR"}}]),
-        )
+        .create_users(json!([{"userName": "Ann Lee", "email": "ann@example.com", "firstName": "Ann", "jobTitle": "CTO",
+            "workAddress": {"city": "Lyon", "country": "FR"}}]))
         .await;
     let id = created[0]["userId"].as_str().unwrap();
     let (status, user) = app.get(&app.ds(&format!("/users/{id}")), &app.admin_token).await;
@@ -201,18 +172,9 @@ async fn get_returns_user_information_with_string_typed_fields() {
 #[tokio::test]
 async fn get_refuses_unknown_and_malformed_user_ids() {
     let app = TestApp::spawn().await;
-    for id in [
-        "00000000-0000-0000-0000-000000000000",
-        "not-a-guid",
-        "1%27%20OR%201=1",
-        "..%2F..%2Fetc",
-    ] {
+    for id in ["00000000-0000-0000-0000-000000000000", "not-a-guid", "1%27%20OR%201=1", "..%2F..%2Fetc"] {
         let (status, body) = app.get(&app.ds(&format!("/users/{id}")), &app.admin_token).await;
-        assert_eq!(
-            (status, code(&body)),
-            (StatusCode::BAD_REQUEST, "INVALID_USERID"),
-            "{id}"
-        );
+        assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "INVALID_USERID"), "{id}");
     }
 }
 
@@ -224,9 +186,7 @@ async fn put_merges_absent_fields_unchanged() {
         .await;
     let id = created[0]["userId"].as_str().unwrap();
     let url = app.ds(&format!("/users/{id}"));
-    let (status, user) = app
-        .put(&url, &app.admin_token, json!({"lastName": "Smith", "jobTitle": "CFO"}))
-        .await;
+    let (status, user) = app.put(&url, &app.admin_token, json!({"lastName": "Smith", "jobTitle": "CFO"})).await;
     assert_eq!(status, StatusCode::OK, "{user}");
     assert_eq!(user["lastName"], "Smith");
     assert_eq!(user["jobTitle"], "CFO");
@@ -248,31 +208,11 @@ async fn put_validates_and_changes_nothing_on_error() {
     app.create_user("bob@example.com", "Bob").await;
     let url = app.ds(&format!("/users/{id}"));
     let cases = [
-        (
-            json!({"firstName": "x".repeat(51), "lastName": "Changed"}),
-            "INVALID_REQUEST_PARAMETER",
-            "firstName",
-        ),
-        (
-            json!({"userStatus": "Sleeping", "lastName": "Changed"}),
-            "INVALID_REQUEST_PARAMETER",
-            "userStatus",
-        ),
-        (
-            json!({"email": "nope", "lastName": "Changed"}),
-            "INVALID_EMAIL_ADDRESS_FOR_USER",
-            "email",
-        ),
-        (
-            json!({"email": "BOB@example.com", "lastName": "Changed"}),
-            "EMAIL_ALREADY_IN_USE",
-            "BOB@example.com",
-        ),
-        (
-            json!({"userId": app.admin_id, "lastName": "Changed"}),
-            "INVALID_REQUEST_PARAMETER",
-            "userId",
-        ),
+        (json!({"firstName": "x".repeat(51), "lastName": "Changed"}), "INVALID_REQUEST_PARAMETER", "firstName"),
+        (json!({"userStatus": "Sleeping", "lastName": "Changed"}), "INVALID_REQUEST_PARAMETER", "userStatus"),
+        (json!({"email": "nope", "lastName": "Changed"}), "INVALID_EMAIL_ADDRESS_FOR_USER", "email"),
+        (json!({"email": "BOB@example.com", "lastName": "Changed"}), "EMAIL_ALREADY_IN_USE", "BOB@example.com"),
+        (json!({"userId": app.admin_id, "lastName": "Changed"}), "INVALID_REQUEST_PARAMETER", "userId"),
         (
             json!({"permissionProfileId": "424242", "lastName": "Changed"}),
             "PERMISSION_PROFILE_DOES_NOT_EXIST",
@@ -301,13 +241,8 @@ async fn bulk_update_applies_good_items_and_reports_bad_ones() {
         {"jobTitle": "No id"},
         {"userId": bob, "userStatus": "Disabled"},
     ]});
-    let (status, resp) = app
-        .put(
-            &format!("{}?allow_all_languages=true", app.ds("/users")),
-            &app.admin_token,
-            body,
-        )
-        .await;
+    let (status, resp) =
+        app.put(&format!("{}?allow_all_languages=true", app.ds("/users")), &app.admin_token, body).await;
     assert_eq!(status, StatusCode::OK, "{resp}");
     let users = resp["users"].as_array().unwrap();
     assert_eq!(users.len(), 5);
@@ -329,9 +264,7 @@ async fn close_marks_users_closed_with_per_item_errors() {
     let ann = app.create_user("ann@example.com", "Ann").await;
     let body =
         json!({"users": [{"userId": ann}, {"userId": "00000000-0000-0000-0000-000000000000"}, {"userId": "garbage"}]});
-    let (status, resp) = app
-        .delete(&format!("{}?delete=Groups", app.ds("/users")), &app.admin_token, body)
-        .await;
+    let (status, resp) = app.delete(&format!("{}?delete=Groups", app.ds("/users")), &app.admin_token, body).await;
     assert_eq!(status, StatusCode::OK, "{resp}");
     let users = resp["users"].as_array().unwrap();
     assert_eq!(users[0]["userStatus"], "Closed");
@@ -344,13 +277,7 @@ async fn close_marks_users_closed_with_per_item_errors() {
     let (_, closed) = app.get(&app.ds("/users?status=Closed"), &app.admin_token).await;
     assert_eq!(closed["totalSetSize"], "1");
     // A closed user can be reopened by an admin.
-    let (_, user) = app
-        .put(
-            &app.ds(&format!("/users/{ann}")),
-            &app.admin_token,
-            json!({"userStatus": "Active"}),
-        )
-        .await;
+    let (_, user) = app.put(&app.ds(&format!("/users/{ann}")), &app.admin_token, json!({"userStatus": "Active"})).await;
     assert_eq!(user["userStatus"], "Active");
 }
 
@@ -358,35 +285,14 @@ async fn close_marks_users_closed_with_per_item_errors() {
 async fn the_last_administrator_cannot_be_closed_or_demoted() {
     let app = TestApp::spawn().await;
     let me = app.admin_id.clone();
-    let (s, resp) = app
-        .delete(&app.ds("/users"), &app.admin_token, json!({"users": [{"userId": me}]}))
-        .await;
+    let (s, resp) = app.delete(&app.ds("/users"), &app.admin_token, json!({"users": [{"userId": me}]})).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(
-        resp["users"][0]["errorDetails"]["errorCode"],
-        "CANNOT_REMOVE_LAST_ADMINISTRATOR"
-    );
-    let (s, err) = app
-        .put(
-            &app.ds(&format!("/users/{me}")),
-            &app.admin_token,
-            json!({"isAdmin": "false"}),
-        )
-        .await;
-    assert_eq!(
-        (s, code(&err)),
-        (StatusCode::BAD_REQUEST, "CANNOT_REMOVE_LAST_ADMINISTRATOR")
-    );
+    assert_eq!(resp["users"][0]["errorDetails"]["errorCode"], "CANNOT_REMOVE_LAST_ADMINISTRATOR");
+    let (s, err) = app.put(&app.ds(&format!("/users/{me}")), &app.admin_token, json!({"isAdmin": "false"})).await;
+    assert_eq!((s, code(&err)), (StatusCode::BAD_REQUEST, "CANNOT_REMOVE_LAST_ADMINISTRATOR"));
     // With a second admin, the first may step down.
-    app.create_users(json!([{"userName": "Second", "email": "second@example.com", "isAdmin": "true"}]))
-        .await;
-    let (s, user) = app
-        .put(
-            &app.ds(&format!("/users/{me}")),
-            &app.admin_token,
-            json!({"isAdmin": "false"}),
-        )
-        .await;
+    app.create_users(json!([{"userName": "Second", "email": "second@example.com", "isAdmin": "true"}])).await;
+    let (s, user) = app.put(&app.ds(&format!("/users/{me}")), &app.admin_token, json!({"isAdmin": "false"})).await;
     assert_eq!(s, StatusCode::OK, "{user}");
     assert_eq!(user["isAdmin"], "false");
     assert_eq!(user["permissionProfileName"], "DocuSign Sender");
@@ -395,9 +301,8 @@ async fn the_last_administrator_cannot_be_closed_or_demoted() {
 #[tokio::test]
 async fn list_pages_with_string_counts_and_relative_links() {
     let app = TestApp::spawn().await;
-    let users: Vec<Value> = (0..5)
-        .map(|i| json!({"userName": format!("User {i}"), "email": format!("user{i}@example.com")}))
-        .collect();
+    let users: Vec<Value> =
+        (0..5).map(|i| json!({"userName": format!("User {i}"), "email": format!("user{i}@example.com")})).collect();
     app.create_users(Value::Array(users)).await; // 6 members with the admin
 
     let (_, first) = app.get(&app.ds("/users?count=2"), &app.admin_token).await;
@@ -405,10 +310,7 @@ async fn list_pages_with_string_counts_and_relative_links() {
     assert_eq!(first["totalSetSize"], "6");
     assert_eq!(first["startPosition"], "0");
     assert_eq!(first["endPosition"], "1");
-    assert_eq!(
-        first["nextUri"],
-        format!("/accounts/{}/users?start_position=2&count=2", app.account_id)
-    );
+    assert_eq!(first["nextUri"], format!("/accounts/{}/users?start_position=2&count=2", app.account_id));
     assert!(first.get("previousUri").is_none());
     assert_eq!(first["users"][0]["email"], ADMIN_EMAIL, "oldest first");
 
@@ -416,46 +318,28 @@ async fn list_pages_with_string_counts_and_relative_links() {
     let mut seen = Vec::new();
     let mut next = Some(format!("/accounts/{}/users?count=2", app.account_id));
     while let Some(uri) = next {
-        let (status, page) = app
-            .get(&app.url(&format!("/restapi/v2.1{uri}")), &app.admin_token)
-            .await;
+        let (status, page) = app.get(&app.url(&format!("/restapi/v2.1{uri}")), &app.admin_token).await;
         assert_eq!(status, StatusCode::OK);
-        seen.extend(
-            page["users"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["userId"].as_str().unwrap().to_owned()),
-        );
+        seen.extend(page["users"].as_array().unwrap().iter().map(|u| u["userId"].as_str().unwrap().to_owned()));
         next = page["nextUri"].as_str().map(str::to_owned);
     }
     assert_eq!(seen.len(), 6);
     seen.dedup();
     assert_eq!(seen.len(), 6);
 
-    let (_, last) = app
-        .get(&app.ds("/users?count=4&start_position=4"), &app.admin_token)
-        .await;
+    let (_, last) = app.get(&app.ds("/users?count=4&start_position=4"), &app.admin_token).await;
     assert_eq!(last["resultSetSize"], "2");
     assert_eq!(last["endPosition"], "5");
     assert!(last.get("nextUri").is_none());
-    assert_eq!(
-        last["previousUri"],
-        format!("/accounts/{}/users?start_position=0&count=4", app.account_id)
-    );
+    assert_eq!(last["previousUri"], format!("/accounts/{}/users?start_position=0&count=4", app.account_id));
 
     let (_, beyond) = app.get(&app.ds("/users?start_position=50"), &app.admin_token).await;
     assert_eq!(beyond["resultSetSize"], "0");
     assert_eq!(beyond["totalSetSize"], "6");
     assert_eq!(beyond["users"], json!([]));
 
-    let (_, none) = app
-        .get(&app.ds("/users?email=nobody@example.com"), &app.admin_token)
-        .await;
-    assert_eq!(
-        (none["resultSetSize"].as_str(), none["totalSetSize"].as_str()),
-        (Some("0"), Some("0"))
-    );
+    let (_, none) = app.get(&app.ds("/users?email=nobody@example.com"), &app.admin_token).await;
+    assert_eq!((none["resultSetSize"].as_str(), none["totalSetSize"].as_str()), (Some("0"), Some("0")));
     assert_eq!(none["users"], json!([]));
 }
 
@@ -469,50 +353,24 @@ async fn list_filters() {
     ]))
     .await;
     let emails = |v: &Value| -> Vec<String> {
-        v["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["email"].as_str().unwrap().to_owned())
-            .collect()
+        v["users"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap().to_owned()).collect()
     };
-    let (_, r) = app
-        .get(&app.ds("/users?email=BOB@corp.example"), &app.admin_token)
-        .await;
+    let (_, r) = app.get(&app.ds("/users?email=BOB@corp.example"), &app.admin_token).await;
     assert_eq!(emails(&r), ["bob@corp.example"]);
     let (_, r) = app.get(&app.ds("/users?email_substring=CORP"), &app.admin_token).await;
     assert_eq!(emails(&r), ["alice@corp.example", "bob@corp.example"]);
-    let (_, r) = app
-        .get(&app.ds("/users?user_name_substring=stone"), &app.admin_token)
-        .await;
+    let (_, r) = app.get(&app.ds("/users?user_name_substring=stone"), &app.admin_token).await;
     assert_eq!(emails(&r), ["bob@corp.example"]);
-    let (_, r) = app
-        .get(&app.ds("/users?user_name_substring=0%25_"), &app.admin_token)
-        .await;
+    let (_, r) = app.get(&app.ds("/users?user_name_substring=0%25_"), &app.admin_token).await;
     assert_eq!(emails(&r), ["carol@home.example"], "LIKE wildcards are taken literally");
-    let (_, r) = app
-        .get(&app.ds("/users?user_name_substring=%25"), &app.admin_token)
-        .await;
+    let (_, r) = app.get(&app.ds("/users?user_name_substring=%25"), &app.admin_token).await;
     assert_eq!(emails(&r), ["carol@home.example"]);
     let (_, r) = app.get(&app.ds("/users?status=Active"), &app.admin_token).await;
     assert_eq!(emails(&r), [ADMIN_EMAIL]);
-    let (_, r) = app
-        .get(&app.ds("/users?status=ActivationSent,Active&count=1"), &app.admin_token)
-        .await;
+    let (_, r) = app.get(&app.ds("/users?status=ActivationSent,Active&count=1"), &app.admin_token).await;
     assert_eq!(r["totalSetSize"], "4");
-    assert!(
-        r["nextUri"]
-            .as_str()
-            .unwrap()
-            .contains("status=ActivationSent%2CActive"),
-        "{r}"
-    );
-    let (_, r) = app
-        .get(
-            &app.ds("/users?additional_info=True&email_substring=alice"),
-            &app.admin_token,
-        )
-        .await;
+    assert!(r["nextUri"].as_str().unwrap().contains("status=ActivationSent%2CActive"), "{r}");
+    let (_, r) = app.get(&app.ds("/users?additional_info=True&email_substring=alice"), &app.admin_token).await;
     assert_eq!(emails(&r), ["alice@corp.example"]);
 }
 
@@ -528,11 +386,7 @@ async fn list_refuses_bad_parameters() {
         ("email=a@b.c&email_substring=a", "email_substring"),
     ] {
         let (status, body) = app.get(&app.ds(&format!("/users?{query}")), &app.admin_token).await;
-        assert_eq!(
-            (status, code(&body)),
-            (StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER"),
-            "{query}"
-        );
+        assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER"), "{query}");
         assert!(body["message"].as_str().unwrap().contains(field), "{query}: {body}");
     }
     let (status, body) = app.get(&app.ds("/users?count=100"), &app.admin_token).await;

@@ -42,12 +42,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_error)?;
-        let account = Account {
-            id: AccountId(id),
-            guid,
-            name: new.name,
-            created_at: now,
-        };
+        let account = Account { id: AccountId(id), guid, name: new.name, created_at: now };
         let mut admin_profile = 0;
         for builtin in BuiltinProfile::ALL {
             let management = builtin == BuiltinProfile::Administrator;
@@ -86,9 +81,8 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        let member = member_in(&mut tx, account.id, user)
-            .await?
-            .ok_or_else(|| Error::Internal("admin vanished".into()))?;
+        let member =
+            member_in(&mut tx, account.id, user).await?.ok_or_else(|| Error::Internal("admin vanished".into()))?;
         tx.commit().await.map_err(db_error)?;
         Ok((account, member))
     }
@@ -114,10 +108,7 @@ impl Store {
 
 pub(crate) async fn find_account_in(conn: &mut AnyConnection, r: AccountRef) -> Result<Option<Account>, Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE {}", account_clause(r));
-    let row = bind_account(sqlx::query(&sql), r)
-        .fetch_optional(conn)
-        .await
-        .map_err(db_error)?;
+    let row = bind_account(sqlx::query(&sql), r).fetch_optional(conn).await.map_err(db_error)?;
     row.as_ref().map(account_from_row).transpose()
 }
 

@@ -15,11 +15,7 @@ pub enum IdempotencyStart {
     /// First use: the key is reserved; run the request, then `finish` or `abandon`.
     New,
     /// A retry of a finished request: answer this.
-    Replay {
-        status: u16,
-        content_type: Option<String>,
-        body: String,
-    },
+    Replay { status: u16, content_type: Option<String>, body: String },
     /// The key was used with another request.
     Mismatch,
     /// The first request with this key is still running (or its node died
@@ -74,10 +70,7 @@ impl Store {
                 Some(status) => IdempotencyStart::Replay {
                     status: u16::try_from(status).unwrap_or(500),
                     content_type: row.try_get("content_type").map_err(db_error)?,
-                    body: row
-                        .try_get::<Option<String>, _>("body")
-                        .map_err(db_error)?
-                        .unwrap_or_default(),
+                    body: row.try_get::<Option<String>, _>("body").map_err(db_error)?.unwrap_or_default(),
                 },
             });
         }

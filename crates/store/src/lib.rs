@@ -30,11 +30,12 @@ pub enum Backend {
     Postgres,
 }
 
-/// Pool sizes and timeouts.
+/// Pool sizes, timeouts, and SQLite's durability level.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 impl Default for PoolConfig {
@@ -42,6 +43,29 @@ impl Default for PoolConfig {
         PoolConfig {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::Full,
+        }
+    }
+}
+
+/// When SQLite (in WAL mode) forces a commit to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteSynchronous {
+    /// Every commit is fsynced before it is acknowledged: survives a crash
+    /// of the process and of the machine.
+    Full,
+    /// The WAL is fsynced at checkpoints only: survives a crash of the
+    /// process; a power loss may lose the last commits (never corrupts).
+    Normal,
+}
+
+impl std::str::FromStr for SqliteSynchronous {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(SqliteSynchronous::Full),
+            "normal" => Ok(SqliteSynchronous::Normal),
+            other => Err(format!("'{other}' is not full or normal")),
         }
     }
 }
@@ -66,9 +90,7 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::UnsupportedUrl(
-                url.split(':').next().unwrap_or_default().to_owned(),
-            ));
+            return Err(StoreError::UnsupportedUrl(url.split(':').next().unwrap_or_default().to_owned()));
         };
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
@@ -77,23 +99,26 @@ impl Store {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let pragmas = format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            match config.sqlite_synchronous {
+                SqliteSynchronous::Full => "FULL",
+                SqliteSynchronous::Normal => "NORMAL",
+            }
+        );
         let pool = |max: u32| {
-            AnyPoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(config.acquire_timeout)
-                .after_connect(move |conn, _| {
+            let pragmas = pragmas.clone();
+            AnyPoolOptions::new().max_connections(max).acquire_timeout(config.acquire_timeout).after_connect(
+                move |conn, _| {
+                    let pragmas = pragmas.clone();
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            // FULL: a commit is on disk (WAL fsynced) before it is acknowledged.
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                            )
-                            .await?;
+                            conn.execute(pragmas.as_str()).await?;
                         }
                         Ok(())
                     })
-                })
+                },
+            )
         };
         let read = pool(config.max_connections).connect_with(options.clone()).await?;
         let write = match backend {
@@ -119,10 +144,7 @@ impl Store {
             .await
             .unwrap_or(None);
         if let Some(v) = applied.filter(|v| *v > known) {
-            return Err(StoreError::SchemaTooNew {
-                database: v,
-                binary: known,
-            });
+            return Err(StoreError::SchemaTooNew { database: v, binary: known });
         }
         migrator.run(&self.write).await?;
         Ok(())
@@ -153,20 +175,12 @@ impl Store {
 
     /// Answers whether the database responds (for readiness).
     pub async fn ping(&self) -> Result<(), Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.read)
-            .await
-            .map(drop)
-            .map_err(db_error)
+        sqlx::query("SELECT 1").execute(&self.read).await.map(drop).map_err(db_error)
     }
 
     /// Runs one administrative statement (tests create and drop databases with it).
     pub async fn execute_admin(&self, sql: &str) -> Result<(), Error> {
-        sqlx::raw_sql(sql)
-            .execute(&self.write)
-            .await
-            .map(drop)
-            .map_err(db_error)
+        sqlx::raw_sql(sql).execute(&self.write).await.map(drop).map_err(db_error)
     }
 
     pub async fn close(&self) {

@@ -57,22 +57,13 @@ impl Store {
         let account = account_from_row(&row)?;
         let management = row.try_get::<i64, _>("account_management").map_err(db_error)? != 0;
         let caps = Capabilities::from_account_management(management);
-        Ok((
-            account.clone(),
-            Actor {
-                user_id: user,
-                account_id: account.id,
-                caps,
-            },
-        ))
+        Ok((account.clone(), Actor { user_id: user, account_id: account.id, caps }))
     }
 
     /// One member of an account, or `UnknownUser`.
     pub async fn member(&self, account: AccountId, user: UserId) -> Result<Member, Error> {
         let mut conn = self.read.acquire().await.map_err(db_error)?;
-        member_in(&mut conn, account, user)
-            .await?
-            .ok_or_else(|| Error::UnknownUser(user.to_string()))
+        member_in(&mut conn, account, user).await?.ok_or_else(|| Error::UnknownUser(user.to_string()))
     }
 
     /// A page of an account's members in a stable order (oldest first).
@@ -110,11 +101,7 @@ impl Store {
             q = q.bind(b.as_str());
         }
         let total = q.fetch_one(&mut *conn).await.map_err(db_error)? as u64;
-        let page_sql = format!(
-            "{MEMBER_SELECT} WHERE {cond} ORDER BY m.seq LIMIT {} OFFSET {}",
-            p.next(),
-            p.next()
-        );
+        let page_sql = format!("{MEMBER_SELECT} WHERE {cond} ORDER BY m.seq LIMIT {} OFFSET {}", p.next(), p.next());
         let mut q = sqlx::query(&page_sql).bind(account.0);
         for b in &binds {
             q = q.bind(b.as_str());
@@ -138,8 +125,7 @@ impl Store {
         account: AccountId,
         items: Vec<NewMember>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
-        self.batch(items, move |conn, new| Box::pin(create_one(conn, account, new)))
-            .await
+        self.batch(items, move |conn, new| Box::pin(create_one(conn, account, new))).await
     }
 
     /// Applies partial updates, each checked against the actor's rights, the
@@ -150,8 +136,7 @@ impl Store {
         items: Vec<MemberUpdate>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
         let actor = actor.clone();
-        self.batch(items, move |conn, item| Box::pin(update_one(conn, actor.clone(), item)))
-            .await
+        self.batch(items, move |conn, item| Box::pin(update_one(conn, actor.clone(), item))).await
     }
 
     /// The login record for an email: the user, its password hash, and
@@ -233,11 +218,7 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember
         (None, false) => ProfileTarget::Builtin(BuiltinProfile::Sender),
     };
     let profile = resolve_profile(conn, account, target).await?;
-    let status = new.status.unwrap_or(if has_password {
-        UserStatus::Active
-    } else {
-        UserStatus::ActivationSent
-    });
+    let status = new.status.unwrap_or(if has_password { UserStatus::Active } else { UserStatus::ActivationSent });
     sqlx::query(
         "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -250,29 +231,16 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember
     .bind(now.0)
     .execute(&mut *conn)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::UserExists(new.email.to_string())
-        } else {
-            db_error(e)
-        }
-    })?;
-    member_in(conn, account, user)
-        .await?
-        .ok_or_else(|| Error::Internal("created member vanished".into()))
+    .map_err(|e| if is_unique_violation(&e) { Error::UserExists(new.email.to_string()) } else { db_error(e) })?;
+    member_in(conn, account, user).await?.ok_or_else(|| Error::Internal("created member vanished".into()))
 }
 
 async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
-    let MemberUpdate {
-        user_id,
-        patch,
-        if_match,
-    } = item;
+    let MemberUpdate { user_id, patch, if_match } = item;
     actor.ensure_can_update_user(user_id)?;
     lock_member(conn, actor.account_id, user_id).await?;
-    let current = member_in(conn, actor.account_id, user_id)
-        .await?
-        .ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
+    let current =
+        member_in(conn, actor.account_id, user_id).await?.ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
     let shared: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE user_id = $1 AND account_id <> $2")
         .bind(user_id.to_string())
         .bind(actor.account_id.0)
@@ -314,9 +282,7 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
             return Err(Error::LastAdmin);
         }
     }
-    member_in(conn, actor.account_id, user_id)
-        .await?
-        .ok_or_else(|| Error::Internal("updated member vanished".into()))
+    member_in(conn, actor.account_id, user_id).await?.ok_or_else(|| Error::Internal("updated member vanished".into()))
 }
 
 /// Takes the write locks of a member's rows before reading them, so that
@@ -403,23 +369,14 @@ async fn insert_new_identity(
     now: Timestamp,
 ) -> Result<Option<UserId>, Error> {
     let user = UserId::new();
-    sqlx::query("SAVEPOINT new_identity")
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+    sqlx::query("SAVEPOINT new_identity").execute(&mut *conn).await.map_err(db_error)?;
     match insert_identity(conn, user, new, false, now).await {
         Ok(()) => {
-            sqlx::query("RELEASE SAVEPOINT new_identity")
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            sqlx::query("RELEASE SAVEPOINT new_identity").execute(&mut *conn).await.map_err(db_error)?;
             Ok(Some(user))
         }
         Err(Error::EmailTaken(_)) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT new_identity")
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            sqlx::query("ROLLBACK TO SAVEPOINT new_identity").execute(&mut *conn).await.map_err(db_error)?;
             Ok(None)
         }
         Err(e) => Err(e),
@@ -498,8 +455,7 @@ async fn write_identity(
 }
 
 fn address_json(a: &Option<Address>) -> Option<String> {
-    a.as_ref()
-        .map(|a| serde_json::to_string(a).expect("an address always serializes"))
+    a.as_ref().map(|a| serde_json::to_string(a).expect("an address always serializes"))
 }
 
 fn address_from(s: Option<String>) -> Result<Option<Address>, Error> {

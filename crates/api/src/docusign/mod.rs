@@ -15,13 +15,7 @@ pub fn routes() -> Router<AppState> {
         .route("/accounts/{accountId}", get(accounts::get_account))
         .route(
             "/accounts/{accountId}/users",
-            get(users::list)
-                .post(users::create)
-                .put(users::update_many)
-                .delete(users::close_many),
+            get(users::list).post(users::create).put(users::update_many).delete(users::close_many),
         )
-        .route(
-            "/accounts/{accountId}/users/{userId}",
-            get(users::get_one).put(users::update_one),
-        )
+        .route("/accounts/{accountId}/users/{userId}", get(users::get_one).put(users::update_one))
 }

@@ -109,22 +109,13 @@ pub async fn list(
         return Err(Error::invalid("email_substring", "cannot be combined with email").into());
     }
     let page = state.store.list_members(ctx.account.id, &filter, start, count).await?;
-    let echoed: Vec<(&str, String)> = [
-        "email",
-        "email_substring",
-        "user_name_substring",
-        "status",
-        "additional_info",
-    ]
-    .into_iter()
-    .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
-    .collect();
+    let echoed: Vec<(&str, String)> = ["email", "email_substring", "user_name_substring", "status", "additional_info"]
+        .into_iter()
+        .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
+        .collect();
     let base = format!("/accounts/{}/users", ctx.account.id);
     let paging = Paging::new(&base, &echoed, start, count, page.items.len() as u64, page.total);
-    Ok(Json(UserInformationList {
-        users: page.items.iter().map(Into::into).collect(),
-        paging: Some(paging),
-    }))
+    Ok(Json(UserInformationList { users: page.items.iter().map(Into::into).collect(), paging: Some(paging) }))
 }
 
 /// `POST /users`: creates up to 500 users; 201 with one `newUser` per input,
@@ -186,11 +177,7 @@ pub async fn update_many(
         });
     }
     let results = per_item(validated, |valid| state.store.update_members(&ctx.actor, valid)).await?;
-    let users = results
-        .iter()
-        .zip(echo)
-        .map(|(r, user_id)| user_or_error(r, user_id))
-        .collect();
+    let users = results.iter().zip(echo).map(|(r, user_id)| user_or_error(r, user_id)).collect();
     Ok(Json(UserInformationList { users, paging: None }))
 }
 
@@ -208,15 +195,8 @@ pub async fn close_many(
         .map(|u| {
             let raw = u.user_id.ok_or_else(|| Error::invalid("userId", "is required"))?;
             let user_id = target_user(&raw, |_| Ok(()))?;
-            let patch = UserPatch {
-                status: Some(UserStatus::Closed),
-                ..Default::default()
-            };
-            Ok(MemberUpdate {
-                user_id,
-                patch,
-                if_match: None,
-            })
+            let patch = UserPatch { status: Some(UserStatus::Closed), ..Default::default() };
+            Ok(MemberUpdate { user_id, patch, if_match: None })
         })
         .collect();
     let results = per_item(validated, |valid| state.store.update_members(&ctx.actor, valid)).await?;
@@ -225,11 +205,7 @@ pub async fn close_many(
         .zip(echo)
         .map(|(r, user_id)| match r {
             Ok(m) => UserInfo::from(m),
-            Err(e) => UserInfo {
-                user_id,
-                error_details: Some(e.into()),
-                ..Default::default()
-            },
+            Err(e) => UserInfo { user_id, error_details: Some(e.into()), ..Default::default() },
         })
         .collect();
     Ok(Json(UsersResponse { users }))
@@ -286,11 +262,7 @@ fn target_user(raw: &str, may: impl Fn(UserId) -> Result<(), Error>) -> Result<U
 fn user_or_error(result: &Result<Member, Error>, user_id: Option<String>) -> UserInformation {
     match result {
         Ok(m) => UserInformation::from(m),
-        Err(e) => UserInformation {
-            user_id,
-            error_details: Some(ErrorDetails::from(e)),
-            ..Default::default()
-        },
+        Err(e) => UserInformation { user_id, error_details: Some(ErrorDetails::from(e)), ..Default::default() },
     }
 }
 
@@ -301,10 +273,7 @@ fn bounded<T>(field: &str, items: Option<Vec<T>>) -> Result<Vec<T>, Error> {
         return Err(Error::invalid(field, "must list at least one user"));
     }
     if items.len() > BULK_MAX {
-        return Err(Error::invalid(
-            field,
-            format!("lists {} users; the limit is {BULK_MAX} per request", items.len()),
-        ));
+        return Err(Error::invalid(field, format!("lists {} users; the limit is {BULK_MAX} per request", items.len())));
     }
     Ok(items)
 }
@@ -332,9 +301,7 @@ where
         .into_iter()
         .map(|f| match f {
             Some(e) => Err(e),
-            None => done
-                .next()
-                .unwrap_or_else(|| Err(Error::Internal("missing result for an item".into()))),
+            None => done.next().unwrap_or_else(|| Err(Error::Internal("missing result for an item".into()))),
         })
         .collect())
 }
@@ -349,24 +316,12 @@ async fn hashed(password: Option<Password>) -> Result<Option<PasswordHash>, Erro
 
 /// A create item, validated; the password comes back apart, to be hashed.
 fn new_member(u: UserInformationIn) -> Result<(NewMember, Option<Password>), Error> {
-    let email = Email::parse(
-        "email",
-        u.email
-            .as_deref()
-            .ok_or_else(|| Error::invalid("email", "is required"))?,
-    )?;
+    let email = Email::parse("email", u.email.as_deref().ok_or_else(|| Error::invalid("email", "is required"))?)?;
     let user_name = required_text("userName", u.user_name.as_deref().unwrap_or_default(), NAME_MAX)?;
     let opt = |field: &str, v: &Option<String>, max: usize| -> Result<Option<String>, Error> {
-        v.as_deref()
-            .map(|v| optional_text(field, v, max))
-            .transpose()
-            .map(Option::flatten)
+        v.as_deref().map(|v| optional_text(field, v, max)).transpose().map(Option::flatten)
     };
-    let password = u
-        .password
-        .as_deref()
-        .map(|p| Password::parse("password", p))
-        .transpose()?;
+    let password = u.password.as_deref().map(|p| Password::parse("password", p)).transpose()?;
     let new = NewMember {
         email,
         user_name,
@@ -384,11 +339,7 @@ fn new_member(u: UserInformationIn) -> Result<(NewMember, Option<Password>), Err
         home_address: u.home_address.as_ref().map(|a| address("homeAddress", a)).transpose()?,
         password_hash: None,
         status: u.user_status.as_deref().map(str::parse).transpose()?,
-        profile: u
-            .permission_profile_id
-            .as_ref()
-            .map(|p| p.0.parse::<ProfileId>())
-            .transpose()?,
+        profile: u.permission_profile_id.as_ref().map(|p| p.0.parse::<ProfileId>()).transpose()?,
         is_admin: u.is_admin.is_some_and(|StrBool(b)| b),
     };
     Ok((new, password))
@@ -397,29 +348,17 @@ fn new_member(u: UserInformationIn) -> Result<(NewMember, Option<Password>), Err
 async fn member_update(user_id: UserId, u: &UserInformationIn) -> Result<MemberUpdate, Error> {
     let (mut patch, password) = user_patch(u)?;
     patch.password_hash = hashed(password).await?;
-    Ok(MemberUpdate {
-        user_id,
-        patch,
-        if_match: None,
-    })
+    Ok(MemberUpdate { user_id, patch, if_match: None })
 }
 
 fn user_patch(u: &UserInformationIn) -> Result<(UserPatch, Option<Password>), Error> {
     let opt = |field: &str, v: &Option<String>, max: usize| -> Result<Option<Option<String>>, Error> {
         v.as_deref().map(|v| optional_text(field, v, max)).transpose()
     };
-    let password = u
-        .password
-        .as_deref()
-        .map(|p| Password::parse("password", p))
-        .transpose()?;
+    let password = u.password.as_deref().map(|p| Password::parse("password", p)).transpose()?;
     let patch = UserPatch {
         email: u.email.as_deref().map(|e| Email::parse("email", e)).transpose()?,
-        user_name: u
-            .user_name
-            .as_deref()
-            .map(|n| required_text("userName", n, NAME_MAX))
-            .transpose()?,
+        user_name: u.user_name.as_deref().map(|n| required_text("userName", n, NAME_MAX)).transpose()?,
         first_name: opt("firstName", &u.first_name, NAME_MAX)?,
         middle_name: opt("middleName", &u.middle_name, NAME_MAX)?,
         last_name: opt("lastName", &u.last_name, NAME_MAX)?,
@@ -432,11 +371,7 @@ fn user_patch(u: &UserInformationIn) -> Result<(UserPatch, Option<Password>), Er
         home_address: u.home_address.as_ref().map(|a| address("homeAddress", a)).transpose()?,
         password_hash: None,
         status: u.user_status.as_deref().map(str::parse).transpose()?,
-        profile: u
-            .permission_profile_id
-            .as_ref()
-            .map(|p| p.0.parse::<ProfileId>())
-            .transpose()?,
+        profile: u.permission_profile_id.as_ref().map(|p| p.0.parse::<ProfileId>()).transpose()?,
         is_admin: u.is_admin.map(|StrBool(b)| b),
     };
     Ok((patch, password))
@@ -444,10 +379,7 @@ fn user_patch(u: &UserInformationIn) -> Result<(UserPatch, Option<Password>), Er
 
 fn address(field: &str, a: &AddressInformation) -> Result<Address, Error> {
     let part = |name: &str, v: &Option<String>, max: usize| -> Result<Option<String>, Error> {
-        v.as_deref()
-            .map(|v| optional_text(&format!("{field}.{name}"), v, max))
-            .transpose()
-            .map(Option::flatten)
+        v.as_deref().map(|v| optional_text(&format!("{field}.{name}"), v, max)).transpose().map(Option::flatten)
     };
     Ok(Address {
         address1: part("address1", &a.address1, 100)?,

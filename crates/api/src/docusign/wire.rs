@@ -38,9 +38,7 @@ impl<'de> Deserialize<'de> for StrBool {
                 Ok(StrBool(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<StrBool, E> {
-                StrBool::parse(v)
-                    .map(StrBool)
-                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+                StrBool::parse(v).map(StrBool).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
             }
         }
         d.deserialize_any(V)
@@ -388,12 +386,7 @@ mod tests {
 
     #[test]
     fn string_booleans_in_any_case() {
-        for (json, want) in [
-            ("true", true),
-            ("\"True\"", true),
-            ("\"FALSE\"", false),
-            ("false", false),
-        ] {
+        for (json, want) in [("true", true), ("\"True\"", true), ("\"FALSE\"", false), ("false", false)] {
             assert_eq!(serde_json::from_str::<StrBool>(json).unwrap(), StrBool(want), "{json}");
         }
         for bad in ["\"yes\"", "1", "null", "\"\""] {
@@ -410,18 +403,12 @@ mod tests {
     #[test]
     fn paging_links() {
         let p = Paging::new("/accounts/1/users", &[("status", "Active".into())], 0, 2, 2, 5);
-        assert_eq!(
-            p.next_uri.as_deref(),
-            Some("/accounts/1/users?start_position=2&count=2&status=Active")
-        );
+        assert_eq!(p.next_uri.as_deref(), Some("/accounts/1/users?start_position=2&count=2&status=Active"));
         assert_eq!(p.previous_uri, None);
         assert_eq!(p.end_position.as_deref(), Some("1"));
         let last = Paging::new("/accounts/1/users", &[], 4, 2, 1, 5);
         assert_eq!(last.next_uri, None);
-        assert_eq!(
-            last.previous_uri.as_deref(),
-            Some("/accounts/1/users?start_position=2&count=2")
-        );
+        assert_eq!(last.previous_uri.as_deref(), Some("/accounts/1/users?start_position=2&count=2"));
         let empty = Paging::new("/accounts/1/users", &[], 0, 100, 0, 0);
         assert_eq!((empty.next_uri, empty.end_position), (None, None));
     }

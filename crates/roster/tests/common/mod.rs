@@ -29,15 +29,8 @@ impl TestDb {
             Some(admin_url) => {
                 let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
                 sqlx_exec(&admin_url, &format!("CREATE DATABASE {name}")).await;
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_owned())
-                    .expect("postgres URL with a database");
-                TestDb {
-                    url: format!("{base}/{name}"),
-                    _dir: None,
-                    postgres: Some((admin_url, name)),
-                }
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("postgres URL with a database");
+                TestDb { url: format!("{base}/{name}"), _dir: None, postgres: Some((admin_url, name)) }
             }
             None => TestDb::sqlite(),
         }
@@ -47,22 +40,12 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("roster.db").display());
-        TestDb {
-            url,
-            _dir: Some(dir),
-            postgres: None,
-        }
+        TestDb { url, _dir: Some(dir), postgres: None }
     }
 
     /// A path in this database's temp dir (SQLite only).
     pub fn file(&self, name: &str) -> String {
-        self._dir
-            .as_ref()
-            .expect("a SQLite test database")
-            .path()
-            .join(name)
-            .display()
-            .to_string()
+        self._dir.as_ref().expect("a SQLite test database").path().join(name).display().to_string()
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -77,15 +60,7 @@ impl TestDb {
 }
 
 async fn sqlx_exec(url: &str, sql: &str) {
-    let store = Store::connect(
-        url,
-        &PoolConfig {
-            max_connections: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("connect");
+    let store = Store::connect(url, &PoolConfig { max_connections: 1, ..Default::default() }).await.expect("connect");
     store.execute_admin(sql).await.expect(sql);
     store.close().await;
 }
@@ -95,14 +70,8 @@ impl Drop for TestDb {
         if let Some((admin_url, name)) = self.postgres.take() {
             // Drop runs outside async code; a short-lived runtime does the cleanup.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                rt.block_on(sqlx_exec(
-                    &admin_url,
-                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                ));
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(sqlx_exec(&admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
             })
             .join();
         }
@@ -130,12 +99,8 @@ impl TestApp {
     /// The same, on a given database with given pool settings.
     pub async fn spawn_in(db: TestDb, pool: PoolConfig) -> TestApp {
         let store = open_store(&db.url, &pool).await.expect("store");
-        let created = create_account(&store, "Acme", ADMIN_EMAIL, ADMIN_PASSWORD, 3600)
-            .await
-            .expect("init");
-        let server = Server::start(store.clone(), "127.0.0.1:0", ApiConfig::default())
-            .await
-            .expect("start");
+        let created = create_account(&store, "Acme", ADMIN_EMAIL, ADMIN_PASSWORD, 3600).await.expect("init");
+        let server = Server::start(store.clone(), "127.0.0.1:0", ApiConfig::default()).await.expect("start");
         TestApp {
             base: format!("http://{}", server.addr()),
             http: reqwest::Client::new(),
@@ -155,9 +120,7 @@ impl TestApp {
             server.stop().await.expect("stop");
         }
         let store = open_store(&self.db.url, &PoolConfig::default()).await.expect("store");
-        let server = Server::start(store.clone(), "127.0.0.1:0", ApiConfig::default())
-            .await
-            .expect("start");
+        let server = Server::start(store.clone(), "127.0.0.1:0", ApiConfig::default()).await.expect("start");
         self.base = format!("http://{}", server.addr());
         self.store = store;
         self.server = Some(server);
@@ -165,9 +128,7 @@ impl TestApp {
 
     /// A second account with its own admin: (accountId, admin token, admin userId).
     pub async fn other_account(&self, name: &str, email: &str) -> (String, String, String) {
-        let c = create_account(&self.store, name, email, ADMIN_PASSWORD, 3600)
-            .await
-            .expect("account");
+        let c = create_account(&self.store, name, email, ADMIN_PASSWORD, 3600).await.expect("account");
         (c.account.id.to_string(), c.access_token, c.admin.user.id.to_string())
     }
 
@@ -188,11 +149,8 @@ impl TestApp {
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, value)
     }
 
@@ -214,18 +172,14 @@ impl TestApp {
 
     /// Creates users (as the admin) and returns the response's `newUsers`.
     pub async fn create_users(&self, users: Value) -> Vec<Value> {
-        let (status, body) = self
-            .post(&self.ds("/users"), &self.admin_token, json!({ "newUsers": users }))
-            .await;
+        let (status, body) = self.post(&self.ds("/users"), &self.admin_token, json!({ "newUsers": users })).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["newUsers"].as_array().expect("newUsers").clone()
     }
 
     /// Creates a user with a password and returns its id.
     pub async fn create_user(&self, email: &str, name: &str) -> String {
-        let created = self
-            .create_users(json!([{ "email": email, "userName": name, "password": PASSWORD }]))
-            .await;
+        let created = self.create_users(json!([{ "email": email, "userName": name, "password": PASSWORD }])).await;
         assert!(created[0]["errorDetails"].is_null(), "{}", created[0]);
         created[0]["userId"].as_str().expect("userId").to_owned()
     }
@@ -264,12 +218,7 @@ pub fn code(body: &Value) -> &str {
 /// The `roster` binary, with no Roster settings inherited from the environment.
 pub fn roster() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
-    for var in [
-        "ROSTER_DATABASE_URL",
-        "ROSTER_ADMIN_PASSWORD",
-        "ROSTER_ADMIN_EMAIL",
-        "ROSTER_LISTEN",
-    ] {
+    for var in ["ROSTER_DATABASE_URL", "ROSTER_ADMIN_PASSWORD", "ROSTER_ADMIN_EMAIL", "ROSTER_LISTEN"] {
         cmd.env_remove(var);
     }
     cmd
@@ -301,11 +250,7 @@ pub fn serve(db: &str, envs: &[(&str, &str)]) -> Serve {
         }
         first_start.push(line);
     };
-    Serve {
-        child,
-        base,
-        first_start,
-    }
+    Serve { child, base, first_start }
 }
 
 impl Drop for Serve {
