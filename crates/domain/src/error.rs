@@ -38,6 +38,9 @@ pub enum Error {
     /// The change would leave the account without an active administrator.
     #[error("the account must keep at least one active administrator")]
     LastAdmin,
+    /// A user's custom settings would pass their size limit.
+    #[error("the custom settings would be {size} characters long (all groups together); the limit is {limit}")]
+    CustomSettingsTooLarge { size: usize, limit: usize },
     /// `If-Match` named a version the resource no longer has.
     #[error("the resource has changed since it was read (If-Match did not match)")]
     PreconditionFailed,

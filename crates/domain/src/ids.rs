@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::Error;
 
 /// A user's global id (DocuSign `userId`, a GUID).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct UserId(pub Uuid);
 
 impl UserId {
