@@ -58,6 +58,7 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::Invalid { .. } => (StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER"),
         Error::UnknownProfile(_) => (StatusCode::BAD_REQUEST, "PERMISSION_PROFILE_DOES_NOT_EXIST"),
         Error::LastAdmin => (StatusCode::BAD_REQUEST, "CANNOT_REMOVE_LAST_ADMINISTRATOR"),
+        Error::CustomSettingsTooLarge { .. } => (StatusCode::BAD_REQUEST, "CUSTOM_SETTINGS_SIZE_LIMIT_EXCEEDED"),
         Error::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED"),
         Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR"),

@@ -7,7 +7,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::custom_settings::CustomSetting;
 use crate::ids::{AccountId, ProfileId, UserId};
+use crate::settings::{SettingsPatch, UserSettings};
 use crate::validate::{Email, PasswordHash};
 use crate::Error;
 
@@ -126,6 +128,41 @@ pub struct Identity {
     pub updated_at: Timestamp,
     /// Incremented by every change; with the membership's, it makes the ETag.
     pub version: i64,
+    /// The user's own profile page settings (DocuSign `userProfile`).
+    pub personal: PersonalProfile,
+    /// Notification groups the user receives; `None` means every group of
+    /// the catalog (the default, which also covers groups added later).
+    pub opted_notifications: Option<Vec<String>>,
+}
+
+/// What a user shows on its profile page; absent flags read as shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalProfile {
+    pub address: Option<Address>,
+    pub display_organization_info: Option<bool>,
+    pub display_personal_info: Option<bool>,
+    pub display_profile: Option<bool>,
+    pub display_usage_history: Option<bool>,
+    pub modified_at: Option<Timestamp>,
+}
+
+impl PersonalProfile {
+    /// Applies the parts of `change` that are set.
+    pub fn merge(&mut self, change: &PersonalProfile) {
+        if let Some(a) = &change.address {
+            self.address = Some(a.clone());
+        }
+        for (slot, new) in [
+            (&mut self.display_organization_info, change.display_organization_info),
+            (&mut self.display_personal_info, change.display_personal_info),
+            (&mut self.display_profile, change.display_profile),
+            (&mut self.display_usage_history, change.display_usage_history),
+        ] {
+            if new.is_some() {
+                *slot = new;
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -191,6 +228,8 @@ pub struct Member {
     pub updated_at: Timestamp,
     /// Incremented by every change of the membership.
     pub version: i64,
+    /// The user settings as this account has them.
+    pub settings: UserSettings,
 }
 
 /// The version of a member as one account sees it: identity and membership.
@@ -207,7 +246,30 @@ impl Revision {
     }
 }
 
+/// The documents of a member that carry their own ETag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// `userInformation`.
+    User,
+    /// `userSettingsInformation`.
+    Settings,
+    /// `userProfile` (identity-level: names and profile page).
+    Profile,
+}
+
 impl Member {
+    /// The current tag of one of the member's documents.
+    pub fn tag(&self, view: View) -> String {
+        match view {
+            View::User => self.revision().tag(),
+            View::Settings => {
+                let caps = crate::policy::Capabilities::from_account_management(self.profile.account_management);
+                crate::tag::content_tag(&(self.settings.effective(&caps), self.settings.modified_at))
+            }
+            View::Profile => format!("p{}", self.user.version),
+        }
+    }
+
     pub fn revision(&self) -> Revision {
         Revision { user: self.user.version, membership: self.version }
     }
@@ -237,6 +299,10 @@ pub struct NewMember {
     /// An explicit profile wins over `is_admin`; with neither, "DocuSign Sender".
     pub profile: Option<ProfileId>,
     pub is_admin: bool,
+    /// Settings to start with (validated).
+    pub settings: Option<SettingsPatch>,
+    /// Ungrouped custom settings to start with.
+    pub custom_settings: Vec<CustomSetting>,
 }
 
 /// Where a profile change leads.
@@ -269,6 +335,10 @@ pub struct UserPatch {
     /// "DocuSign Sender"; otherwise it changes nothing.
     pub profile: Option<ProfileId>,
     pub is_admin: Option<bool>,
+    /// User settings to change in this account.
+    pub settings: Option<SettingsPatch>,
+    /// Profile-page settings to change (the user itself only).
+    pub personal: Option<PersonalProfile>,
 }
 
 impl UserPatch {
@@ -299,6 +369,7 @@ impl UserPatch {
             || self.work_address.is_some()
             || self.home_address.is_some()
             || self.password_hash.is_some()
+            || self.personal.is_some()
     }
 
     /// Applies the identity part of the patch (the password is stored apart).
@@ -327,6 +398,9 @@ impl UserPatch {
         }
         if let Some(a) = &self.home_address {
             user.home_address = Some(a.clone());
+        }
+        if let Some(p) = &self.personal {
+            user.personal.merge(p);
         }
     }
 }

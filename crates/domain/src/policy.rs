@@ -115,6 +115,8 @@ mod tests {
                 created_at: Timestamp(0),
                 updated_at: Timestamp(0),
                 version: 1,
+                personal: PersonalProfile::default(),
+                opted_notifications: None,
             },
             account_id: AccountId(1),
             membership_id: Uuid::nil(),
@@ -127,6 +129,7 @@ mod tests {
             added_at: Timestamp(0),
             updated_at: Timestamp(0),
             version: 1,
+            settings: Default::default(),
         }
     }
 

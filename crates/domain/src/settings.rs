@@ -302,6 +302,7 @@ pub enum Value {
 /// The values a user set explicitly (everything else is a default), and who
 /// changed them last.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UserSettings {
     pub values: BTreeMap<String, Value>,
     pub modified_by: Option<UserId>,

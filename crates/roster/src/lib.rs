@@ -55,6 +55,8 @@ pub async fn create_account(
         status: None,
         profile: None,
         is_admin: true,
+        settings: None,
+        custom_settings: Vec::new(),
     };
     let (account, admin) = store.create_account(NewAccount { name, admin }).await?;
     let access_token = issue_token(store, admin.user.id, token_ttl_seconds).await?;

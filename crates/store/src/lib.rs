@@ -8,6 +8,7 @@
 //! run beside the writer).
 
 mod accounts;
+mod custom;
 mod idempotency;
 mod members;
 mod tokens;
@@ -20,6 +21,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use accounts::NewAccount;
+pub use custom::CustomChange;
 pub use idempotency::{IdempotencyStart, IDEMPOTENCY_TTL_SECONDS};
 pub use members::MemberUpdate;
 

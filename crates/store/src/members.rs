@@ -3,12 +3,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use roster_domain::custom_settings;
 use roster_domain::ids::{AccountId, AccountRef, ProfileId, UserId};
 use roster_domain::model::{
     Account, Address, BuiltinProfile, Identity, Member, NewMember, Page, PersonalNames, ProfileRef, ProfileTarget,
-    Timestamp, UserFilter, UserPatch, UserStatus,
+    Timestamp, UserFilter, UserPatch, UserStatus, View,
 };
 use roster_domain::policy::{Actor, Capabilities};
+use roster_domain::settings::UserSettings;
 use roster_domain::validate::normalize_email;
 use roster_domain::Error;
 use sqlx::any::AnyRow;
@@ -20,16 +22,17 @@ use crate::{db_error, is_unique_violation, Params, Store};
 
 const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
      u.suffix_name, u.title, u.job_title, u.company, u.country_code, u.work_address, u.home_address, u.site_admin, \
-     u.created_at, u.updated_at, u.version AS user_version, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, m.version, \
+     u.created_at, u.updated_at, u.version AS user_version, u.personal_profile, u.opted_notifications, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, m.version, m.settings, \
      p.id AS profile_id, p.name AS profile_name, p.account_management \
      FROM memberships m JOIN users u ON u.id = m.user_id JOIN permission_profiles p ON p.id = m.profile_id";
 
 /// One item of a bulk update: the target, the validated change, and the
-/// revision tags it may apply to (`If-Match`; `None` applies to any).
+/// tags of the addressed document it may apply to (`If-Match`; `None`
+/// applies to any).
 pub struct MemberUpdate {
     pub user_id: UserId,
     pub patch: UserPatch,
-    pub if_match: Option<Vec<String>>,
+    pub if_match: Option<(View, Vec<String>)>,
 }
 
 type ItemFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'c>>;
@@ -122,10 +125,11 @@ impl Store {
     /// not touched (nobody takes over an identity by adding it).
     pub async fn create_members(
         &self,
-        account: AccountId,
+        actor: &Actor,
         items: Vec<NewMember>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
-        self.batch(items, move |conn, new| Box::pin(create_one(conn, account, new))).await
+        let (account, by) = (actor.account_id, actor.user_id);
+        self.batch(items, move |conn, new| Box::pin(create_one(conn, account, by, new))).await
     }
 
     /// Applies partial updates, each checked against the actor's rights, the
@@ -193,7 +197,7 @@ impl Store {
     }
 }
 
-async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember) -> Result<Member, Error> {
+async fn create_one(conn: &mut AnyConnection, account: AccountId, by: UserId, new: NewMember) -> Result<Member, Error> {
     let now = Timestamp::now();
     let existing = sqlx::query("SELECT id, password_hash FROM users WHERE email_norm = $1")
         .bind(new.email.normalized())
@@ -209,7 +213,7 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember
         None => match insert_new_identity(conn, &new, now).await? {
             Some(user) => (user, new.password_hash.is_some()),
             // Another transaction created the email meanwhile: join that identity.
-            None => return Box::pin(create_one(conn, account, new)).await,
+            None => return Box::pin(create_one(conn, account, by, new)).await,
         },
     };
     let target = match (new.profile, new.is_admin) {
@@ -219,9 +223,15 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember
     };
     let profile = resolve_profile(conn, account, target).await?;
     let status = new.status.unwrap_or(if has_password { UserStatus::Active } else { UserStatus::ActivationSent });
+    let mut settings = UserSettings::default();
+    if let Some(patch) = new.settings {
+        let caps = Capabilities::from_account_management(profile.account_management);
+        settings.apply(patch, &caps, true, by, now)?;
+    }
+    custom_settings::check_size(&new.custom_settings)?;
     sqlx::query(
-        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at, settings) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
     )
     .bind(account.0)
     .bind(user.to_string())
@@ -229,9 +239,11 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, new: NewMember
     .bind(status.as_str())
     .bind(profile.id.0)
     .bind(now.0)
+    .bind(to_json(&settings))
     .execute(&mut *conn)
     .await
     .map_err(|e| if is_unique_violation(&e) { Error::UserExists(new.email.to_string()) } else { db_error(e) })?;
+    crate::custom::upsert(conn, account, user, "", &new.custom_settings).await?;
     member_in(conn, account, user).await?.ok_or_else(|| Error::Internal("created member vanished".into()))
 }
 
@@ -248,7 +260,7 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
         .await
         .map_err(db_error)?;
     actor.ensure_can_apply(&current, shared > 0, &patch)?;
-    if if_match.is_some_and(|tags| !tags.contains(&current.revision().tag())) {
+    if if_match.is_some_and(|(view, tags)| !tags.contains(&current.tag(view))) {
         return Err(Error::PreconditionFailed);
     }
     let now = Timestamp::now();
@@ -257,6 +269,20 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
         let mut user = current.user.clone();
         patch.apply_to(&mut user);
         write_identity(conn, &user, patch.password_hash.as_ref().map(|h| h.0.as_str()), now).await?;
+    }
+
+    if let Some(change) = patch.settings.clone() {
+        let mut settings = current.settings.clone();
+        let target_caps = Capabilities::from_account_management(current.profile.account_management);
+        settings.apply(change, &target_caps, actor.caps.manage_users, actor.user_id, now)?;
+        sqlx::query("UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 WHERE account_id = $3 AND user_id = $4")
+            .bind(to_json(&settings))
+            .bind(now.0)
+            .bind(actor.account_id.0)
+            .bind(user_id.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
     }
 
     let status = patch.status.unwrap_or(current.status);
@@ -288,7 +314,7 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
 /// Takes the write locks of a member's rows before reading them, so that
 /// concurrent updates on PostgreSQL queue instead of overwriting each other
 /// (a no-op UPDATE locks the row; SQLite has a single writer anyway).
-async fn lock_member(conn: &mut AnyConnection, account: AccountId, user: UserId) -> Result<(), Error> {
+pub(crate) async fn lock_member(conn: &mut AnyConnection, account: AccountId, user: UserId) -> Result<(), Error> {
     sqlx::query("UPDATE users SET version = version WHERE id = $1")
         .bind(user.to_string())
         .execute(&mut *conn)
@@ -429,8 +455,8 @@ async fn write_identity(
     sqlx::query(
         "UPDATE users SET email = $1, email_norm = $2, user_name = $3, first_name = $4, middle_name = $5, last_name = $6, \
          suffix_name = $7, title = $8, job_title = $9, company = $10, country_code = $11, work_address = $12, \
-         home_address = $13, password_hash = COALESCE($14, password_hash), updated_at = $15, version = version + 1 \
-         WHERE id = $16",
+         home_address = $13, password_hash = COALESCE($14, password_hash), updated_at = $15, version = version + 1, \
+         personal_profile = $16 WHERE id = $17",
     )
     .bind(&user.email)
     .bind(normalize_email(&user.email))
@@ -447,11 +473,24 @@ async fn write_identity(
     .bind(address_json(&user.home_address))
     .bind(password_hash)
     .bind(now.0)
+    .bind(to_json(&user.personal))
     .bind(user.id.to_string())
     .execute(conn)
     .await
     .map_err(|e| if is_unique_violation(&e) { Error::EmailTaken(user.email.clone()) } else { db_error(e) })?;
     Ok(())
+}
+
+fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, Error> {
+    serde_json::from_str(s).map_err(|e| Error::Internal(format!("malformed JSON in database: {e}")))
+}
+
+fn json_or_default<T: serde::de::DeserializeOwned + Default>(s: Option<String>) -> Result<T, Error> {
+    s.map(|s| json(&s)).transpose().map(Option::unwrap_or_default)
+}
+
+pub(crate) fn to_json(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).expect("domain values always serialize")
 }
 
 fn address_json(a: &Option<Address>) -> Option<String> {
@@ -502,6 +541,8 @@ fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
             created_at: Timestamp(int("created_at")?),
             updated_at: Timestamp(int("updated_at")?),
             version: int("user_version")?,
+            personal: json_or_default(opt("personal_profile")?)?,
+            opted_notifications: opt("opted_notifications")?.map(|s| json(&s)).transpose()?,
         },
         account_id: AccountId(int("account_id")?),
         membership_id: parse_uuid(&text("membership_id")?)?,
@@ -514,5 +555,6 @@ fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
         added_at: Timestamp(int("added_at")?),
         updated_at: Timestamp(int("m_updated_at")?),
         version: int("version")?,
+        settings: json(&text("settings")?)?,
     })
 }

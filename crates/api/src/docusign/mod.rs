@@ -2,6 +2,9 @@
 //! served under both `/restapi/v2.1` and `/v2.1`.
 
 mod accounts;
+mod custom_settings;
+mod profile;
+mod settings;
 mod users;
 pub mod wire;
 
@@ -18,4 +21,10 @@ pub fn routes() -> Router<AppState> {
             get(users::list).post(users::create).put(users::update_many).delete(users::close_many),
         )
         .route("/accounts/{accountId}/users/{userId}", get(users::get_one).put(users::update_one))
+        .route("/accounts/{accountId}/users/{userId}/settings", get(settings::get).put(settings::put))
+        .route("/accounts/{accountId}/users/{userId}/profile", get(profile::get).put(profile::put))
+        .route(
+            "/accounts/{accountId}/users/{userId}/custom_settings",
+            get(custom_settings::get).put(custom_settings::put).delete(custom_settings::delete),
+        )
 }

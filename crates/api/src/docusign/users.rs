@@ -7,13 +7,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use roster_domain::ids::{ProfileId, UserId};
-use roster_domain::model::{Address, Member, NewMember, PersonalNames, UserFilter, UserPatch, UserStatus};
+use roster_domain::model::{Address, Member, NewMember, PersonalNames, UserFilter, UserPatch, UserStatus, View};
 use roster_domain::validate::{optional_text, required_text, Email, Password, PasswordHash, NAME_MAX, TEXT_MAX};
 use roster_domain::Error;
 use roster_store::MemberUpdate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::custom_settings::check_items;
+use super::settings;
 use super::wire::{
     AddressInformation, NewUser, Paging, StrBool, UserInfo, UserInformation, UserInformationIn, UserRef, MIN_DATE,
 };
@@ -109,13 +111,18 @@ pub async fn list(
         return Err(Error::invalid("email_substring", "cannot be combined with email").into());
     }
     let page = state.store.list_members(ctx.account.id, &filter, start, count).await?;
+    let users = if additional_info(&query) {
+        detailed(&state, &ctx, &page.items, true).await?.into_iter().map(|(info, _)| info).collect()
+    } else {
+        page.items.iter().map(Into::into).collect()
+    };
     let echoed: Vec<(&str, String)> = ["email", "email_substring", "user_name_substring", "status", "additional_info"]
         .into_iter()
         .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
         .collect();
     let base = format!("/accounts/{}/users", ctx.account.id);
     let paging = Paging::new(&base, &echoed, start, count, page.items.len() as u64, page.total);
-    Ok(Json(UserInformationList { users: page.items.iter().map(Into::into).collect(), paging: Some(paging) }))
+    Ok(Json(UserInformationList { users, paging: Some(paging) }))
 }
 
 /// `POST /users`: creates up to 500 users; 201 with one `newUser` per input,
@@ -139,7 +146,7 @@ pub async fn create(
             Err(e) => Err(e),
         });
     }
-    let results = per_item(validated, |valid| state.store.create_members(ctx.account.id, valid)).await?;
+    let results = per_item(validated, |valid| state.store.create_members(&ctx.actor, valid)).await?;
     let new_users = results
         .iter()
         .zip(echo)
@@ -211,17 +218,56 @@ pub async fn close_many(
     Ok(Json(UsersResponse { users }))
 }
 
-/// `GET /users/{userId}`, with an `ETag`.
+/// `GET /users/{userId}`, with an `ETag` (`additional_info=true` adds the
+/// ungrouped custom settings).
 pub async fn get_one(
     State(state): State<AppState>,
     ctx: InAccount,
     path: PathParams,
+    query: QueryParams,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
     let member = state.store.member(ctx.account.id, user_id).await?;
     let tag = member.revision().tag();
-    Ok(not_modified(&headers, &tag).unwrap_or_else(|| tagged(&tag, Json(UserInformation::from(&member)))))
+    if let Some(not_modified) = not_modified(&headers, &tag) {
+        return Ok(not_modified);
+    }
+    let info = detailed(&state, &ctx, &[member], additional_info(&query)).await?.pop().unwrap_or_default();
+    Ok(tagged(&info.1, Json(info.0)))
+}
+
+/// Whether `additional_info=true` (any case) was asked.
+fn additional_info(query: &QueryParams) -> bool {
+    query.get("additional_info").and_then(StrBool::parse).unwrap_or(false)
+}
+
+/// Members as `userInformation` with their `userSettings` (and, with
+/// `custom`, their ungrouped `customSettings`), each with its ETag value.
+async fn detailed(
+    state: &AppState,
+    ctx: &InAccount,
+    members: &[Member],
+    custom: bool,
+) -> Result<Vec<(UserInformation, String)>, Error> {
+    let mut customs = if custom {
+        let ids: Vec<UserId> = members.iter().map(|m| m.user.id).collect();
+        state.store.ungrouped_custom_settings(ctx.account.id, &ids).await?
+    } else {
+        Default::default()
+    };
+    Ok(members
+        .iter()
+        .map(|m| {
+            let mut info = UserInformation::from(m);
+            info.user_settings = Some(settings::to_wire(m, ctx.actor.caps.manage_users, false));
+            if custom {
+                let list = customs.remove(&m.user.id).unwrap_or_default();
+                info.custom_settings = Some(list.iter().map(Into::into).collect());
+            }
+            (info, m.revision().tag())
+        })
+        .collect())
 }
 
 /// `PUT /users/{userId}`: partial update of one user (`If-Match` honoured).
@@ -239,16 +285,17 @@ pub async fn update_one(
         }
     }
     let mut update = member_update(user_id, &input).await?;
-    update.if_match = if_match(&headers);
+    update.if_match = if_match(&headers).map(|t| (View::User, t));
     let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
     let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;
-    Ok(tagged(&member.revision().tag(), Json(UserInformation::from(&member))))
+    let info = detailed(&state, &ctx, &[member], false).await?.pop().unwrap_or_default();
+    Ok(tagged(&info.1, Json(info.0)))
 }
 
 /// Parses a target user id and checks the caller `may` act on it. A
 /// malformed id is refused exactly as another user's id would be, so a
 /// caller who may not see other users learns nothing from the answer.
-fn target_user(raw: &str, may: impl Fn(UserId) -> Result<(), Error>) -> Result<UserId, Error> {
+pub(super) fn target_user(raw: &str, may: impl Fn(UserId) -> Result<(), Error>) -> Result<UserId, Error> {
     match raw.parse::<UserId>() {
         Ok(id) => may(id).map(|()| id),
         Err(malformed) => {
@@ -341,6 +388,18 @@ fn new_member(u: UserInformationIn) -> Result<(NewMember, Option<Password>), Err
         status: u.user_status.as_deref().map(str::parse).transpose()?,
         profile: u.permission_profile_id.as_ref().map(|p| p.0.parse::<ProfileId>()).transpose()?,
         is_admin: u.is_admin.is_some_and(|StrBool(b)| b),
+        settings: u.user_settings.as_ref().map(|s| settings::from_wire(s, "userSettings.")).transpose()?,
+        custom_settings: match &u.custom_settings {
+            None => Vec::new(),
+            Some(items) => {
+                let (good, echo) = check_items(items, false);
+                if let Some((i, bad)) = echo.iter().enumerate().find(|(_, e)| e.error_details.is_some()) {
+                    let why = bad.error_details.as_ref().map(|d| d.message.clone()).unwrap_or_default();
+                    return Err(Error::invalid(format!("customSettings[{i}]"), why));
+                }
+                good
+            }
+        },
     };
     Ok((new, password))
 }
@@ -373,11 +432,13 @@ fn user_patch(u: &UserInformationIn) -> Result<(UserPatch, Option<Password>), Er
         status: u.user_status.as_deref().map(str::parse).transpose()?,
         profile: u.permission_profile_id.as_ref().map(|p| p.0.parse::<ProfileId>()).transpose()?,
         is_admin: u.is_admin.map(|StrBool(b)| b),
+        settings: u.user_settings.as_ref().map(|s| settings::from_wire(s, "userSettings.")).transpose()?,
+        personal: None,
     };
     Ok((patch, password))
 }
 
-fn address(field: &str, a: &AddressInformation) -> Result<Address, Error> {
+pub(super) fn address(field: &str, a: &AddressInformation) -> Result<Address, Error> {
     let part = |name: &str, v: &Option<String>, max: usize| -> Result<Option<String>, Error> {
         v.as_deref().map(|v| optional_text(&format!("{field}.{name}"), v, max)).transpose().map(Option::flatten)
     };

@@ -155,6 +155,9 @@ pub struct UserInformationIn {
     pub permission_profile_id: Option<IdValue>,
     pub work_address: Option<AddressInformation>,
     pub home_address: Option<AddressInformation>,
+    pub user_settings: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Items are read loosely so that each bad one can be named.
+    pub custom_settings: Option<Vec<serde_json::Value>>,
 }
 
 /// `userInformation` as Roster answers it.
@@ -214,6 +217,10 @@ pub struct UserInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub home_address: Option<AddressInformation>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_settings: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_settings: Option<Vec<super::custom_settings::NameValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_details: Option<ErrorDetails>,
 }
 
@@ -247,6 +254,8 @@ impl From<&Member> for UserInformation {
             enable_connect_for_user: Some(flag(false)),
             work_address: u.work_address.as_ref().map(Into::into),
             home_address: u.home_address.as_ref().map(Into::into),
+            user_settings: None,
+            custom_settings: None,
             error_details: None,
         }
     }

@@ -1,0 +1,172 @@
+//! `GET|PUT /accounts/{accountId}/users/{userId}/settings` and the
+//! translation of `userSettingsInformation` to and from typed settings.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::Json;
+use roster_domain::model::{Member, UserPatch, View};
+use roster_domain::policy::Capabilities;
+use roster_domain::settings::{self, Access, Kind, Seal, SettingsPatch, Value as Setting};
+use roster_domain::Error;
+use roster_store::MemberUpdate;
+use serde_json::{json, Map, Value};
+
+use super::users::target_user;
+use super::wire::{ds_date, flag, StrBool};
+use crate::error::ApiResult;
+use crate::etag::{if_match, not_modified, tagged};
+use crate::extract::{InAccount, JsonBody, PathParams};
+use crate::AppState;
+
+/// Reads a `userSettingsInformation` object into a validated patch. Unknown
+/// fields, `...Metadata` twins and read-only fields are ignored.
+pub fn from_wire(doc: &Map<String, Value>, prefix: &str) -> Result<SettingsPatch, Error> {
+    let mut patch = SettingsPatch::new();
+    for (name, raw) in doc {
+        let Some(field) = settings::field(name) else { continue };
+        if field.access == Access::ReadOnly || raw.is_null() {
+            continue;
+        }
+        let path = format!("{prefix}{name}");
+        let value = coerce(field.kind, raw, &path)?;
+        settings::validate(field, &value, &path)?;
+        patch.insert(field.name, value);
+    }
+    Ok(patch)
+}
+
+fn wire_bool(raw: &Value, path: &str) -> Result<bool, Error> {
+    match raw {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => {
+            StrBool::parse(s).ok_or_else(|| Error::invalid(path, format!("'{s}' is not true or false")))
+        }
+        _ => Err(Error::invalid(path, "must be true or false")),
+    }
+}
+
+fn wire_string(raw: &Value, path: &str) -> Result<String, Error> {
+    raw.as_str().map(str::to_owned).ok_or_else(|| Error::invalid(path, "must be a string"))
+}
+
+fn coerce(kind: Kind, raw: &Value, path: &str) -> Result<Setting, Error> {
+    Ok(match kind {
+        Kind::Flag => Setting::Flag(wire_bool(raw, path)?),
+        Kind::Choice(_) | Kind::Text(_) => Setting::Text(wire_string(raw, path)?),
+        Kind::Number { .. } => Setting::Number(match raw {
+            Value::Number(n) => n.as_i64().ok_or_else(|| Error::invalid(path, "must be a whole number"))?,
+            Value::String(s) => {
+                s.trim().parse().map_err(|_| Error::invalid(path, format!("'{s}' is not a whole number")))?
+            }
+            _ => return Err(Error::invalid(path, "must be a whole number")),
+        }),
+        Kind::Flags(keys) => {
+            let obj = raw.as_object().ok_or_else(|| Error::invalid(path, "must be an object"))?;
+            let mut flags = BTreeMap::new();
+            for (k, v) in obj.iter().filter(|(k, v)| keys.contains(&k.as_str()) && !v.is_null()) {
+                flags.insert(k.clone(), wire_bool(v, &format!("{path}.{k}"))?);
+            }
+            Setting::Flags(flags)
+        }
+        Kind::Strings => {
+            let obj = raw.as_object().ok_or_else(|| Error::invalid(path, "must be an object"))?;
+            let mut strings = BTreeMap::new();
+            for (k, v) in obj.iter().filter(|(_, v)| !v.is_null() && !v.is_object()) {
+                strings.insert(k.clone(), wire_string(v, &format!("{path}.{k}"))?);
+            }
+            Setting::Strings(strings)
+        }
+        Kind::Seals => {
+            let items = raw.as_array().ok_or_else(|| Error::invalid(path, "must be an array"))?;
+            let mut seals = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let text = |k: &str| -> Result<Option<String>, Error> {
+                    item.get(k)
+                        .filter(|v| !v.is_null())
+                        .map(|v| wire_string(v, &format!("{path}[{i}].{k}")))
+                        .transpose()
+                };
+                seals.push(Seal { seal_display_name: text("sealDisplayName")?, seal_name: text("sealName")? });
+            }
+            Setting::Seals(seals)
+        }
+    })
+}
+
+/// Writes effective settings as `userSettingsInformation`: flags as
+/// `"true"`/`"false"`, numbers as strings, and, with `metadata`, each
+/// field's `...Metadata` twin telling whether the caller may change it.
+pub fn to_wire(member: &Member, caller_manages_users: bool, metadata: bool) -> Map<String, Value> {
+    let caps = Capabilities::from_account_management(member.profile.account_management);
+    let effective = member.settings.effective(&caps);
+    let mut out = Map::new();
+    for field in settings::FIELDS {
+        if let Some(v) = effective.get(field.name) {
+            out.insert(field.name.to_owned(), value_to_wire(v));
+        }
+        if metadata && field.metadata {
+            let editable = match field.access {
+                Access::Preference => true,
+                Access::Right => caller_manages_users,
+                Access::ReadOnly => false,
+            };
+            let mut m = json!({
+                "rights": if editable { "editable" } else { "read_only" },
+                "uiHint": "available",
+                "is21CFRPart11": "false",
+            });
+            if let Kind::Choice(options) = field.kind {
+                m["options"] = json!(options);
+            }
+            out.insert(format!("{}Metadata", field.name), m);
+        }
+    }
+    if let Some(at) = member.settings.modified_at {
+        out.insert("modifiedDate".into(), Value::String(ds_date(at)));
+    }
+    out
+}
+
+fn value_to_wire(v: &Setting) -> Value {
+    match v {
+        Setting::Flag(b) => Value::String(flag(*b)),
+        Setting::Number(n) => Value::String(n.to_string()),
+        Setting::Text(s) => Value::String(s.clone()),
+        Setting::Flags(m) => Value::Object(m.iter().map(|(k, b)| (k.clone(), Value::String(flag(*b)))).collect()),
+        Setting::Strings(m) => Value::Object(m.iter().map(|(k, s)| (k.clone(), Value::String(s.clone()))).collect()),
+        Setting::Seals(seals) => json!(seals),
+    }
+}
+
+/// `GET /users/{userId}/settings`, with an `ETag`.
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: InAccount,
+    path: PathParams,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let user = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
+    let member = state.store.member(ctx.account.id, user).await?;
+    let tag = member.tag(View::Settings);
+    Ok(not_modified(&headers, &tag)
+        .unwrap_or_else(|| tagged(&tag, Json(to_wire(&member, ctx.actor.caps.manage_users, true)))))
+}
+
+/// `PUT /users/{userId}/settings`: merges; 200 with no body.
+pub async fn put(
+    State(state): State<AppState>,
+    ctx: InAccount,
+    path: PathParams,
+    headers: HeaderMap,
+    JsonBody(doc): JsonBody<Map<String, Value>>,
+) -> ApiResult<Response> {
+    let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
+    let patch = UserPatch { settings: Some(from_wire(&doc, "")?), ..Default::default() };
+    let update = MemberUpdate { user_id, patch, if_match: if_match(&headers).map(|t| (View::Settings, t)) };
+    let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
+    let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;
+    Ok(tagged(&member.tag(View::Settings), ()))
+}
