@@ -184,7 +184,14 @@ pub async fn update_many(
         });
     }
     let results = per_item(validated, |valid| state.store.update_members(&ctx.actor, valid)).await?;
-    let users = results.iter().zip(echo).map(|(r, user_id)| user_or_error(r, user_id)).collect();
+    let users = results
+        .iter()
+        .zip(echo)
+        .map(|(r, user_id)| match r {
+            Ok(m) => with_settings(m, &ctx),
+            Err(e) => UserInformation { user_id, error_details: Some(ErrorDetails::from(e)), ..Default::default() },
+        })
+        .collect();
     Ok(Json(UserInformationList { users, paging: None }))
 }
 
@@ -237,6 +244,11 @@ pub async fn get_one(
     Ok(tagged(&info.1, Json(info.0)))
 }
 
+/// A member as `userInformation` with its `userSettings`.
+fn with_settings(m: &Member, ctx: &InAccount) -> UserInformation {
+    UserInformation { user_settings: Some(settings::to_wire(m, ctx.actor.caps.manage_users, false)), ..m.into() }
+}
+
 /// Whether `additional_info=true` (any case) was asked.
 fn additional_info(query: &QueryParams) -> bool {
     query.get("additional_info").and_then(StrBool::parse).unwrap_or(false)
@@ -259,8 +271,7 @@ async fn detailed(
     Ok(members
         .iter()
         .map(|m| {
-            let mut info = UserInformation::from(m);
-            info.user_settings = Some(settings::to_wire(m, ctx.actor.caps.manage_users, false));
+            let mut info = with_settings(m, ctx);
             if custom {
                 let list = customs.remove(&m.user.id).unwrap_or_default();
                 info.custom_settings = Some(list.iter().map(Into::into).collect());
@@ -303,13 +314,6 @@ pub(super) fn target_user(raw: &str, may: impl Fn(UserId) -> Result<(), Error>) 
             may(UserId(Uuid::nil()))?;
             Err(malformed)
         }
-    }
-}
-
-fn user_or_error(result: &Result<Member, Error>, user_id: Option<String>) -> UserInformation {
-    match result {
-        Ok(m) => UserInformation::from(m),
-        Err(e) => UserInformation { user_id, error_details: Some(ErrorDetails::from(e)), ..Default::default() },
     }
 }
 
