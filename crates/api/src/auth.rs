@@ -30,6 +30,21 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Checks an email and password: the user, if it may act in some account.
+/// Unknown emails, wrong passwords and closed users look the same.
+pub async fn authenticate(store: &Store, email: &str, password: &str) -> Result<UserId, Error> {
+    let (user, hash, can_act) = match store.login_record(email).await? {
+        Some((user, hash, can_act)) => (Some(user), hash, can_act),
+        None => (None, None, false),
+    };
+    // Verify even when the user is unknown, so timing reveals nothing.
+    let ok = verify_password(password.to_owned(), hash).await?;
+    match user {
+        Some(user) if ok && can_act => Ok(user),
+        _ => Err(Error::AuthenticationFailed),
+    }
+}
+
 /// Issues a token for `user` valid for `ttl_seconds`.
 pub async fn issue_token(store: &Store, user: UserId, ttl_seconds: i64) -> Result<String, Error> {
     let token = new_token();

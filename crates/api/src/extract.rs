@@ -71,19 +71,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "The request body must be JSON, sent with 'Content-Type: application/json'.",
             ));
         }
-        parse_json(bytes).map(JsonBody)
+        parse_json(bytes).map(JsonBody).map_err(ApiError::bad_body)
     }
 }
 
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Parses JSON into `T`; the error names the offending field's path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let at = if path == "." { String::new() } else { format!(" at '{path}'") };
-        ApiError::bad_body(format!("The request body is missing or improperly formatted{at}: {inner}."))
+        format!("The request body is missing or improperly formatted{at}: {inner}.")
     })?;
-    de.end().map_err(|e| ApiError::bad_body(format!("The request body has trailing data: {e}.")))?;
+    de.end().map_err(|e| format!("The request body has trailing data: {e}."))?;
     Ok(value)
 }
 

@@ -1,6 +1,7 @@
 //! Roster's HTTP surfaces. Each wire protocol is a module with its own
 //! wire types and error mapping; the shared middleware lives here.
 
+pub mod akana;
 pub mod auth;
 pub mod docusign;
 pub mod error;
@@ -34,11 +35,21 @@ pub struct ApiConfig {
     pub public_url: Option<String>,
     /// Longest time one request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// The site's tenant id (Akana's fedmemberid): cookie names, UserIDs.
+    pub tenant: String,
+    /// Lifetime of an Akana cookie session.
+    pub session_ttl_seconds: i64,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { token_ttl_seconds: 8 * 3600, public_url: None, request_timeout: Duration::from_secs(30) }
+        ApiConfig {
+            token_ttl_seconds: 8 * 3600,
+            public_url: None,
+            request_timeout: Duration::from_secs(30),
+            tenant: "roster".into(),
+            session_ttl_seconds: 30 * 60,
+        }
     }
 }
 
@@ -53,8 +64,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
-    let docusign =
-        docusign::routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard));
+    let idempotent = axum::middleware::from_fn_with_state(state.clone(), idempotency::guard);
+    let docusign = docusign::routes().route_layer(idempotent.clone());
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -63,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/userinfo", get(oauth::userinfo))
         .nest("/restapi/v2.1", docusign.clone())
         .nest("/v2.1", docusign)
+        .merge(akana::routes().route_layer(idempotent))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -11,7 +11,7 @@ use roster_domain::Error;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::auth::{issue_token, token_hash, verify_password};
+use crate::auth::{authenticate, issue_token, token_hash};
 use crate::docusign::wire::{ds_date, flag};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{bearer_token, media_type_is, read_body, Caller};
@@ -96,17 +96,8 @@ pub async fn token(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn password_grant(state: &AppState, username: &str, password: &str) -> Result<String, Error> {
-    let record = state.store.login_record(username).await?;
-    let (user, hash, can_act) = match record {
-        Some((user, hash, can_act)) => (Some(user), hash, can_act),
-        None => (None, None, false),
-    };
-    // Verify even when the user is unknown, so timing reveals nothing.
-    let ok = verify_password(password.to_owned(), hash).await?;
-    match user {
-        Some(user) if ok && can_act => issue_token(&state.store, user, state.config.token_ttl_seconds).await,
-        _ => Err(Error::AuthenticationFailed),
-    }
+    let user = authenticate(&state.store, username, password).await?;
+    issue_token(&state.store, user, state.config.token_ttl_seconds).await
 }
 
 /// `POST /oauth/revoke` with `token=...` (or the bearer token itself).

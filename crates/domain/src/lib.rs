@@ -9,6 +9,7 @@ pub mod ids;
 pub mod model;
 pub mod policy;
 pub mod settings;
+pub mod site;
 pub mod tag;
 pub mod validate;
 

@@ -95,6 +95,12 @@ struct ServeArgs {
     /// Seconds one request may take before it is answered 408.
     #[arg(long, env = "ROSTER_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// The site's tenant id (Akana fedmemberid): cookie names and UserIDs `{guid}.{tenant}`.
+    #[arg(long, env = "ROSTER_TENANT", default_value = "roster")]
+    tenant: String,
+    /// Lifetime of Akana session cookies, in seconds.
+    #[arg(long, env = "ROSTER_SESSION_TTL", default_value_t = 30 * 60)]
+    session_ttl: i64,
     /// Name of the account created on first start.
     #[arg(long, env = "ROSTER_ACCOUNT_NAME", default_value = "Roster")]
     account_name: String,
@@ -184,6 +190,8 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         token_ttl_seconds: args.token_ttl,
         public_url: args.public_url,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        tenant: args.tenant,
+        session_ttl_seconds: args.session_ttl.max(60),
     };
     tracing::info!(%addr, database = %redact(&args.db.database), "roster listening");
     println!("roster listening on {base}");

@@ -118,7 +118,7 @@ impl Store {
         .map_err(db_error)
     }
 
-    /// Forgets expired idempotency keys and tokens that expired a day ago.
+    /// Forgets expired idempotency keys, and tokens and sessions that expired a day ago.
     pub async fn purge_expired(&self) -> Result<(), Error> {
         let cutoff = Timestamp::now().plus_seconds(-IDEMPOTENCY_TTL_SECONDS).0;
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
@@ -127,6 +127,11 @@ impl Store {
             .await
             .map_err(db_error)?;
         sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+            .bind(cutoff)
+            .execute(&self.write)
+            .await
+            .map_err(db_error)?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(cutoff)
             .execute(&self.write)
             .await

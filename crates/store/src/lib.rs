@@ -11,6 +11,7 @@ mod accounts;
 mod custom;
 mod idempotency;
 mod members;
+mod site;
 mod tokens;
 
 use std::str::FromStr;
@@ -24,6 +25,7 @@ pub use accounts::NewAccount;
 pub use custom::CustomChange;
 pub use idempotency::{IdempotencyStart, IDEMPOTENCY_TTL_SECONDS};
 pub use members::MemberUpdate;
+pub use site::{Principal, Session};
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
