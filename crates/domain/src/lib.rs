@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod policy;
+pub mod roles;
 pub mod settings;
 pub mod site;
 pub mod tag;

@@ -212,8 +212,8 @@ impl BuiltinProfile {
 pub struct ProfileRef {
     pub id: ProfileId,
     pub name: String,
-    /// Whether the profile allows account management (makes its holders admins).
-    pub account_management: bool,
+    /// What the profile lets its holders do (account management makes them admins).
+    pub caps: crate::policy::Capabilities,
 }
 
 /// A user as one account sees it.
@@ -263,8 +263,7 @@ impl Member {
         match view {
             View::User => self.revision().tag(),
             View::Settings => {
-                let caps = crate::policy::Capabilities::from_account_management(self.profile.account_management);
-                crate::tag::content_tag(&(self.settings.effective(&caps), self.settings.modified_at))
+                crate::tag::content_tag(&(self.settings.effective(&self.profile.caps), self.settings.modified_at))
             }
             View::Profile => format!("p{}", self.user.version),
         }
@@ -275,7 +274,7 @@ impl Member {
     }
 
     pub fn is_admin(&self) -> bool {
-        self.profile.account_management
+        self.profile.caps.manage_account
     }
 
     pub fn is_active_admin(&self) -> bool {

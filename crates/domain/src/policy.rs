@@ -15,11 +15,21 @@ pub struct Capabilities {
     pub manage_users: bool,
     /// List and read other users.
     pub view_users: bool,
+    /// Create, change and delete groups and their members.
+    pub manage_groups: bool,
 }
 
 impl Capabilities {
     pub fn from_account_management(allowed: bool) -> Self {
-        Capabilities { manage_account: allowed, manage_users: allowed, view_users: allowed }
+        Capabilities { manage_account: allowed, manage_users: allowed, view_users: allowed, manage_groups: allowed }
+    }
+
+    /// Whether these capabilities include all of `other`'s.
+    pub fn covers(&self, other: &Capabilities) -> bool {
+        (self.manage_account || !other.manage_account)
+            && (self.manage_users || !other.manage_users)
+            && (self.view_users || !other.view_users)
+            && (self.manage_groups || !other.manage_groups)
     }
 }
 
@@ -49,6 +59,40 @@ impl Actor {
             Ok(())
         } else {
             Err(Error::Forbidden("reading another user needs permission to view users".into()))
+        }
+    }
+
+    pub fn ensure_can_manage_groups(&self) -> Result<(), Error> {
+        if self.caps.manage_groups {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("managing groups needs permission to manage groups".into()))
+        }
+    }
+
+    /// Groups are visible to whoever sees users or manages groups.
+    pub fn ensure_can_read_groups(&self) -> Result<(), Error> {
+        if self.caps.view_users || self.caps.manage_groups {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("reading groups needs permission to view users or manage groups".into()))
+        }
+    }
+
+    pub fn ensure_can_manage_profiles(&self) -> Result<(), Error> {
+        if self.caps.manage_account {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("managing permission profiles needs account management".into()))
+        }
+    }
+
+    /// A member may not hand out rights it does not have.
+    pub fn ensure_can_grant(&self, granted: &Capabilities) -> Result<(), Error> {
+        if self.caps.covers(granted) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("a user cannot grant a permission profile with rights it does not have".into()))
         }
     }
 
@@ -124,7 +168,7 @@ mod tests {
             profile: ProfileRef {
                 id: ProfileId(if admin { 1 } else { 2 }),
                 name: "p".into(),
-                account_management: admin,
+                caps: Capabilities::from_account_management(admin),
             },
             added_at: Timestamp(0),
             updated_at: Timestamp(0),

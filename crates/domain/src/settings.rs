@@ -208,7 +208,7 @@ use Access::{Preference as P, ReadOnly as RO, Right as R};
 use Kind::Flag as B;
 
 /// Every user setting, in the spec's order.
-pub const FIELDS: &[Field] = &[
+pub const USER_FIELDS: &[Field] = &[
     f("accountManagementGranular", Kind::Flags(ACCOUNT_MANAGEMENT_GRANULAR), RO, false),
     f("adminOnly", B, RO, true),
     f("allowAutoTagging", B, P, false),
@@ -276,8 +276,13 @@ pub const FIELDS: &[Field] = &[
     f("vaultingMode", Kind::Choice(VAULTING_MODES), R, true),
 ];
 
+/// A field of a schema by name.
+pub fn field_in(fields: &'static [Field], name: &str) -> Option<&'static Field> {
+    fields.iter().find(|f| f.name == name)
+}
+
 pub fn field(name: &str) -> Option<&'static Field> {
-    FIELDS.iter().find(|f| f.name == name)
+    field_in(USER_FIELDS, name)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -331,7 +336,7 @@ impl UserSettings {
     /// what the permission profile decides.
     pub fn effective(&self, caps: &Capabilities) -> BTreeMap<&'static str, Value> {
         let mut out = BTreeMap::new();
-        for field in FIELDS {
+        for field in USER_FIELDS {
             if let Some(v) = default_value(field) {
                 out.insert(field.name, v);
             }
@@ -352,6 +357,7 @@ impl UserSettings {
                 let allowed = match *k {
                     "canManageUsers" => caps.manage_users,
                     "canViewUsers" => caps.view_users,
+                    "canManageGroupsButNotUsers" => caps.manage_groups,
                     _ => caps.manage_account,
                 };
                 (k.to_string(), allowed)
@@ -454,8 +460,8 @@ mod tests {
 
     #[test]
     fn the_schema_has_the_spec_s_65_fields_once_each() {
-        assert_eq!(FIELDS.len(), 65);
-        let mut names: Vec<_> = FIELDS.iter().map(|f| f.name).collect();
+        assert_eq!(USER_FIELDS.len(), 65);
+        let mut names: Vec<_> = USER_FIELDS.iter().map(|f| f.name).collect();
         names.dedup();
         assert_eq!(names.len(), 65);
         assert_eq!(TIMEZONES.len(), 96);

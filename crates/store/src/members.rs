@@ -10,6 +10,7 @@ use roster_domain::model::{
     Timestamp, UserFilter, UserPatch, UserStatus, View,
 };
 use roster_domain::policy::{Actor, Capabilities};
+use roster_domain::roles::RoleSettings;
 use roster_domain::settings::UserSettings;
 use roster_domain::validate::normalize_email;
 use roster_domain::Error;
@@ -23,7 +24,7 @@ use crate::{db_error, is_unique_violation, Params, Store};
 const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
      u.suffix_name, u.title, u.job_title, u.company, u.country_code, u.work_address, u.home_address, u.site_admin, \
      u.created_at, u.updated_at, u.version AS user_version, u.personal_profile, u.opted_notifications, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, m.version, m.settings, \
-     p.id AS profile_id, p.name AS profile_name, p.account_management \
+     p.id AS profile_id, p.name AS profile_name, p.settings AS profile_settings, p.builtin AS profile_builtin \
      FROM memberships m JOIN users u ON u.id = m.user_id JOIN permission_profiles p ON p.id = m.profile_id";
 
 /// One item of a bulk update: the target, the validated change, and the
@@ -42,7 +43,7 @@ impl Store {
     /// and a closed or missing membership look the same: `NotAMember`.
     pub async fn actor(&self, user: UserId, account: AccountRef) -> Result<(Account, Actor), Error> {
         let sql = format!(
-            "SELECT a.id, a.guid, a.name, a.created_at, m.status, p.account_management \
+            "SELECT a.id, a.guid, a.name, a.created_at, m.status, p.settings AS profile_settings, p.builtin AS profile_builtin \
              FROM accounts a JOIN memberships m ON m.account_id = a.id AND m.user_id = $2 \
              JOIN permission_profiles p ON p.id = m.profile_id WHERE {}",
             account_clause(account)
@@ -58,8 +59,7 @@ impl Store {
             return Err(Error::NotAMember);
         }
         let account = account_from_row(&row)?;
-        let management = row.try_get::<i64, _>("account_management").map_err(db_error)? != 0;
-        let caps = Capabilities::from_account_management(management);
+        let caps = profile_caps(&row)?;
         Ok((account.clone(), Actor { user_id: user, account_id: account.id, caps }))
     }
 
@@ -225,8 +225,7 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, by: UserId, ne
     let status = new.status.unwrap_or(if has_password { UserStatus::Active } else { UserStatus::ActivationSent });
     let mut settings = UserSettings::default();
     if let Some(patch) = new.settings {
-        let caps = Capabilities::from_account_management(profile.account_management);
-        settings.apply(patch, &caps, true, by, now)?;
+        settings.apply(patch, &profile.caps, true, by, now)?;
     }
     custom_settings::check_size(&new.custom_settings)?;
     sqlx::query(
@@ -273,8 +272,7 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
 
     if let Some(change) = patch.settings.clone() {
         let mut settings = current.settings.clone();
-        let target_caps = Capabilities::from_account_management(current.profile.account_management);
-        settings.apply(change, &target_caps, actor.caps.manage_users, actor.user_id, now)?;
+        settings.apply(change, &current.profile.caps, actor.caps.manage_users, actor.user_id, now)?;
         sqlx::query("UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 WHERE account_id = $3 AND user_id = $4")
             .bind(to_json(&settings))
             .bind(now.0)
@@ -303,7 +301,7 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
-        let still_admin = profile.account_management && status.can_act();
+        let still_admin = profile.caps.manage_account && status.can_act();
         if current.is_active_admin() && !still_admin && active_admins(conn, actor.account_id).await? == 0 {
             return Err(Error::LastAdmin);
         }
@@ -347,12 +345,12 @@ async fn resolve_profile(
 ) -> Result<ProfileRef, Error> {
     let row = match target {
         ProfileTarget::Id(id) => sqlx::query(
-            "SELECT id, name, account_management FROM permission_profiles WHERE account_id = $1 AND id = $2",
+            "SELECT id, name, settings AS profile_settings, builtin AS profile_builtin FROM permission_profiles WHERE account_id = $1 AND id = $2",
         )
         .bind(account.0)
         .bind(id.0),
         ProfileTarget::Builtin(b) => sqlx::query(
-            "SELECT id, name, account_management FROM permission_profiles WHERE account_id = $1 AND builtin = $2",
+            "SELECT id, name, settings AS profile_settings, builtin AS profile_builtin FROM permission_profiles WHERE account_id = $1 AND builtin = $2",
         )
         .bind(account.0)
         .bind(b.key()),
@@ -369,7 +367,7 @@ async fn resolve_profile(
     Ok(ProfileRef {
         id: ProfileId(row.try_get("id").map_err(db_error)?),
         name: row.try_get("name").map_err(db_error)?,
-        account_management: row.try_get::<i64, _>("account_management").map_err(db_error)? != 0,
+        caps: profile_caps(&row)?,
     })
 }
 
@@ -481,7 +479,14 @@ async fn write_identity(
     Ok(())
 }
 
-fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, Error> {
+/// The capabilities of the profile in a row (`profile_settings`, `profile_builtin`).
+pub(crate) fn profile_caps(row: &AnyRow) -> Result<Capabilities, Error> {
+    let settings: RoleSettings = json(&row.try_get::<String, _>("profile_settings").map_err(db_error)?)?;
+    let builtin: Option<String> = row.try_get("profile_builtin").map_err(db_error)?;
+    Ok(settings.capabilities(builtin.as_deref().and_then(BuiltinProfile::from_key)))
+}
+
+pub(crate) fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, Error> {
     serde_json::from_str(s).map_err(|e| Error::Internal(format!("malformed JSON in database: {e}")))
 }
 
@@ -550,7 +555,7 @@ fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
         profile: ProfileRef {
             id: ProfileId(int("profile_id")?),
             name: text("profile_name")?,
-            account_management: int("account_management")? != 0,
+            caps: profile_caps(row)?,
         },
         added_at: Timestamp(int("added_at")?),
         updated_at: Timestamp(int("m_updated_at")?),

@@ -8,8 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use roster_domain::model::{Member, UserPatch, View};
-use roster_domain::policy::Capabilities;
-use roster_domain::settings::{self, Access, Kind, Seal, SettingsPatch, Value as Setting};
+use roster_domain::settings::{self, Access, Field, Kind, Seal, SettingsPatch, Value as Setting};
 use roster_domain::Error;
 use roster_store::MemberUpdate;
 use serde_json::{json, Map, Value};
@@ -21,12 +20,13 @@ use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams};
 use crate::AppState;
 
-/// Reads a `userSettingsInformation` object into a validated patch. Unknown
-/// fields, `...Metadata` twins and read-only fields are ignored.
-pub fn from_wire(doc: &Map<String, Value>, prefix: &str) -> Result<SettingsPatch, Error> {
+/// Reads a settings object (`userSettingsInformation`, `accountRoleSettings`)
+/// of the schema `fields` into a validated patch. Unknown fields,
+/// `...Metadata` twins and read-only fields are ignored.
+pub fn from_wire(doc: &Map<String, Value>, fields: &'static [Field], prefix: &str) -> Result<SettingsPatch, Error> {
     let mut patch = SettingsPatch::new();
     for (name, raw) in doc {
-        let Some(field) = settings::field(name) else { continue };
+        let Some(field) = settings::field_in(fields, name) else { continue };
         if field.access == Access::ReadOnly || raw.is_null() {
             continue;
         }
@@ -96,25 +96,22 @@ fn coerce(kind: Kind, raw: &Value, path: &str) -> Result<Setting, Error> {
     })
 }
 
-/// Writes effective settings as `userSettingsInformation`: flags as
-/// `"true"`/`"false"`, numbers as strings, and, with `metadata`, each
-/// field's `...Metadata` twin telling whether the caller may change it.
-pub fn to_wire(member: &Member, caller_manages_users: bool, metadata: bool) -> Map<String, Value> {
-    let caps = Capabilities::from_account_management(member.profile.account_management);
-    let effective = member.settings.effective(&caps);
+/// Writes effective settings of the schema `fields`: flags as
+/// `"true"`/`"false"`, numbers as strings, and, when `editable` is given,
+/// each field's `...Metadata` twin saying whether the caller may change it.
+pub fn document(
+    effective: &BTreeMap<&'static str, Setting>,
+    fields: &[Field],
+    editable: Option<&dyn Fn(&Field) -> bool>,
+) -> Map<String, Value> {
     let mut out = Map::new();
-    for field in settings::FIELDS {
+    for field in fields {
         if let Some(v) = effective.get(field.name) {
             out.insert(field.name.to_owned(), value_to_wire(v));
         }
-        if metadata && field.metadata {
-            let editable = match field.access {
-                Access::Preference => true,
-                Access::Right => caller_manages_users,
-                Access::ReadOnly => false,
-            };
+        if let Some(editable) = editable.filter(|_| field.metadata) {
             let mut m = json!({
-                "rights": if editable { "editable" } else { "read_only" },
+                "rights": if editable(field) { "editable" } else { "read_only" },
                 "uiHint": "available",
                 "is21CFRPart11": "false",
             });
@@ -124,6 +121,19 @@ pub fn to_wire(member: &Member, caller_manages_users: bool, metadata: bool) -> M
             out.insert(format!("{}Metadata", field.name), m);
         }
     }
+    out
+}
+
+/// A member's `userSettingsInformation`; with `metadata`, rights are as the
+/// caller (who may or may not manage users) sees them.
+pub fn to_wire(member: &Member, caller_manages_users: bool, metadata: bool) -> Map<String, Value> {
+    let editable = |field: &Field| match field.access {
+        Access::Preference => true,
+        Access::Right => caller_manages_users,
+        Access::ReadOnly => false,
+    };
+    let effective = member.settings.effective(&member.profile.caps);
+    let mut out = document(&effective, settings::USER_FIELDS, metadata.then_some(&editable as &dyn Fn(&Field) -> bool));
     if let Some(at) = member.settings.modified_at {
         out.insert("modifiedDate".into(), Value::String(ds_date(at)));
     }
@@ -164,7 +174,7 @@ pub async fn put(
     JsonBody(doc): JsonBody<Map<String, Value>>,
 ) -> ApiResult<Response> {
     let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
-    let patch = UserPatch { settings: Some(from_wire(&doc, "")?), ..Default::default() };
+    let patch = UserPatch { settings: Some(from_wire(&doc, settings::USER_FIELDS, "")?), ..Default::default() };
     let update = MemberUpdate { user_id, patch, if_match: if_match(&headers).map(|t| (View::Settings, t)) };
     let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
     let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;

@@ -24,6 +24,7 @@ use crate::error::{ApiResult, ErrorDetails};
 use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams, QueryParams};
 use crate::AppState;
+use roster_domain::settings::USER_FIELDS;
 
 /// Most users one bulk request may carry (DocuSign's limit for create).
 pub const BULK_MAX: usize = 500;
@@ -392,7 +393,7 @@ fn new_member(u: UserInformationIn) -> Result<(NewMember, Option<Password>), Err
         status: u.user_status.as_deref().map(str::parse).transpose()?,
         profile: u.permission_profile_id.as_ref().map(|p| p.0.parse::<ProfileId>()).transpose()?,
         is_admin: u.is_admin.is_some_and(|StrBool(b)| b),
-        settings: u.user_settings.as_ref().map(|s| settings::from_wire(s, "userSettings.")).transpose()?,
+        settings: u.user_settings.as_ref().map(|s| settings::from_wire(s, USER_FIELDS, "userSettings.")).transpose()?,
         custom_settings: match &u.custom_settings {
             None => Vec::new(),
             Some(items) => {
@@ -436,7 +437,7 @@ fn user_patch(u: &UserInformationIn) -> Result<(UserPatch, Option<Password>), Er
         status: u.user_status.as_deref().map(str::parse).transpose()?,
         profile: u.permission_profile_id.as_ref().map(|p| p.0.parse::<ProfileId>()).transpose()?,
         is_admin: u.is_admin.map(|StrBool(b)| b),
-        settings: u.user_settings.as_ref().map(|s| settings::from_wire(s, "userSettings.")).transpose()?,
+        settings: u.user_settings.as_ref().map(|s| settings::from_wire(s, USER_FIELDS, "userSettings.")).transpose()?,
         personal: None,
     };
     Ok((patch, password))
