@@ -38,6 +38,18 @@ pub enum Error {
     /// The change would leave the account without an active administrator.
     #[error("the account must keep at least one active administrator")]
     LastAdmin,
+    /// A permission profile or group with this name exists in the account.
+    #[error("a {kind} named '{name}' already exists in this account")]
+    DuplicateName { kind: &'static str, name: String },
+    /// Built-in profiles and groups cannot be deleted (or renamed).
+    #[error("{0}")]
+    BuiltIn(String),
+    /// A permission profile still has users and no `move_users_to` was given.
+    #[error("the permission profile still has {0} users; move them with move_users_to")]
+    ProfileInUse(u64),
+    /// No such group in this account.
+    #[error("group {0} does not exist in this account")]
+    UnknownGroup(String),
     /// A user's custom settings would pass their size limit.
     #[error("the custom settings would be {size} characters long (all groups together); the limit is {limit}")]
     CustomSettingsTooLarge { size: usize, limit: usize },

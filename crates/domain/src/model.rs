@@ -404,6 +404,66 @@ impl UserPatch {
     }
 }
 
+/// What kind of group: its members are listed (custom) or derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupKind {
+    /// Every member of the account that is not closed.
+    Everyone,
+    /// The account's active administrators.
+    Administrators,
+    Custom,
+}
+
+impl GroupKind {
+    /// DocuSign's `groupType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKind::Everyone => "EveryoneGroup",
+            GroupKind::Administrators => "AdminGroup",
+            GroupKind::Custom => "CustomGroup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupKind> {
+        [GroupKind::Everyone, GroupKind::Administrators, GroupKind::Custom]
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub kind: GroupKind,
+    pub profile: Option<ProfileId>,
+    pub version: i64,
+}
+
+/// A permission profile with its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermissionProfile {
+    pub id: i64,
+    pub name: String,
+    #[serde(skip)]
+    pub builtin: Option<BuiltinProfile>,
+    pub settings: crate::roles::RoleSettings,
+    pub modified_by: Option<String>,
+    pub modified_at: Timestamp,
+    pub version: i64,
+}
+
+impl PermissionProfile {
+    pub fn caps(&self) -> crate::policy::Capabilities {
+        self.settings.capabilities(self.builtin)
+    }
+
+    /// Its ETag value.
+    pub fn tag(&self) -> String {
+        format!("pp{}", self.version)
+    }
+}
+
 /// Filters of the users list.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
@@ -413,6 +473,10 @@ pub struct UserFilter {
     pub user_name_substring: Option<String>,
     /// Empty means every status.
     pub statuses: Vec<UserStatus>,
+    /// Members of at least one of these groups.
+    pub in_groups: Vec<Group>,
+    /// Members of none of these groups.
+    pub not_in_groups: Vec<Group>,
 }
 
 /// One page of a list.

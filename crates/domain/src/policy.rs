@@ -79,6 +79,11 @@ impl Actor {
         }
     }
 
+    /// Profiles are visible to whoever sees users or manages groups (both pick them).
+    pub fn ensure_can_read_profiles(&self) -> Result<(), Error> {
+        self.ensure_can_read_groups()
+    }
+
     pub fn ensure_can_manage_profiles(&self) -> Result<(), Error> {
         if self.caps.manage_account {
             Ok(())

@@ -63,6 +63,7 @@ impl Store {
                 admin_profile = pid;
             }
         }
+        Store::create_builtin_groups(&mut tx, account.id, now).await?;
         let first_user: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) x")
             .fetch_one(&mut *tx)
             .await

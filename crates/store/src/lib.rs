@@ -9,8 +9,10 @@
 
 mod accounts;
 mod custom;
+mod groups;
 mod idempotency;
 mod members;
+mod profiles;
 mod site;
 mod tokens;
 
@@ -23,8 +25,10 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use accounts::NewAccount;
 pub use custom::CustomChange;
+pub use groups::{GroupChange, NewGroup};
 pub use idempotency::{IdempotencyStart, IDEMPOTENCY_TTL_SECONDS};
 pub use members::MemberUpdate;
+pub use profiles::{ProfileChange, ProfileUsers};
 pub use site::{Principal, Session};
 
 /// Which engine a [`Store`] talks to.

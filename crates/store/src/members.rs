@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::accounts::{account_clause, account_from_row, bind_account, parse_uuid};
 use crate::{db_error, is_unique_violation, Params, Store};
 
-const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
+pub(crate) const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
      u.suffix_name, u.title, u.job_title, u.company, u.country_code, u.work_address, u.home_address, u.site_admin, \
      u.created_at, u.updated_at, u.version AS user_version, u.personal_profile, u.opted_notifications, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, m.version, m.settings, \
      p.id AS profile_id, p.name AS profile_name, p.settings AS profile_settings, p.builtin AS profile_builtin \
@@ -97,6 +97,14 @@ impl Store {
             cond += &format!(" AND m.status IN ({})", list.join(", "));
             binds.extend(filter.statuses.iter().map(|s| s.as_str().to_owned()));
         }
+        if !filter.in_groups.is_empty() {
+            let any: Vec<String> =
+                filter.in_groups.iter().map(|g| format!("({})", crate::groups::member_of(g))).collect();
+            cond += &format!(" AND ({})", any.join(" OR "));
+        }
+        for g in &filter.not_in_groups {
+            cond += &format!(" AND NOT ({})", crate::groups::member_of(g));
+        }
         let mut conn = self.read.acquire().await.map_err(db_error)?;
         let count_sql = format!("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE {cond}");
         let mut q = sqlx::query_scalar::<_, i64>(&count_sql).bind(account.0);
@@ -128,8 +136,8 @@ impl Store {
         actor: &Actor,
         items: Vec<NewMember>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
-        let (account, by) = (actor.account_id, actor.user_id);
-        self.batch(items, move |conn, new| Box::pin(create_one(conn, account, by, new))).await
+        let actor = actor.clone();
+        self.batch(items, move |conn, new| Box::pin(create_one(conn, actor.clone(), new))).await
     }
 
     /// Applies partial updates, each checked against the actor's rights, the
@@ -175,7 +183,7 @@ impl Store {
     /// Runs `each` on every item in one transaction, each item inside its own
     /// savepoint: a failing item is rolled back alone. One commit (one fsync)
     /// for the whole batch.
-    async fn batch<I, T>(
+    pub(crate) async fn batch<I, T>(
         &self,
         items: Vec<I>,
         mut each: impl for<'c> FnMut(&'c mut AnyConnection, I) -> ItemFuture<'c, T>,
@@ -197,7 +205,8 @@ impl Store {
     }
 }
 
-async fn create_one(conn: &mut AnyConnection, account: AccountId, by: UserId, new: NewMember) -> Result<Member, Error> {
+async fn create_one(conn: &mut AnyConnection, actor: Actor, new: NewMember) -> Result<Member, Error> {
+    let (account, by) = (actor.account_id, actor.user_id);
     let now = Timestamp::now();
     let existing = sqlx::query("SELECT id, password_hash FROM users WHERE email_norm = $1")
         .bind(new.email.normalized())
@@ -213,7 +222,7 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, by: UserId, ne
         None => match insert_new_identity(conn, &new, now).await? {
             Some(user) => (user, new.password_hash.is_some()),
             // Another transaction created the email meanwhile: join that identity.
-            None => return Box::pin(create_one(conn, account, by, new)).await,
+            None => return Box::pin(create_one(conn, actor, new)).await,
         },
     };
     let target = match (new.profile, new.is_admin) {
@@ -222,6 +231,7 @@ async fn create_one(conn: &mut AnyConnection, account: AccountId, by: UserId, ne
         (None, false) => ProfileTarget::Builtin(BuiltinProfile::Sender),
     };
     let profile = resolve_profile(conn, account, target).await?;
+    actor.ensure_can_grant(&profile.caps)?;
     let status = new.status.unwrap_or(if has_password { UserStatus::Active } else { UserStatus::ActivationSent });
     let mut settings = UserSettings::default();
     if let Some(patch) = new.settings {
@@ -285,7 +295,11 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
 
     let status = patch.status.unwrap_or(current.status);
     let profile = match patch.target_profile(&current) {
-        Some(target) => resolve_profile(conn, actor.account_id, target).await?,
+        Some(target) => {
+            let profile = resolve_profile(conn, actor.account_id, target).await?;
+            actor.ensure_can_grant(&profile.caps)?;
+            profile
+        }
         None => current.profile.clone(),
     };
     if status != current.status || profile.id != current.profile.id {
@@ -301,9 +315,8 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
-        let still_admin = profile.caps.manage_account && status.can_act();
-        if current.is_active_admin() && !still_admin && active_admins(conn, actor.account_id).await? == 0 {
-            return Err(Error::LastAdmin);
+        if current.is_active_admin() {
+            ensure_an_admin_remains(conn, actor.account_id).await?;
         }
     }
     member_in(conn, actor.account_id, user_id).await?.ok_or_else(|| Error::Internal("updated member vanished".into()))
@@ -324,6 +337,15 @@ pub(crate) async fn lock_member(conn: &mut AnyConnection, account: AccountId, us
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
+    Ok(())
+}
+
+/// Refuses a change that leaves the account without an active administrator
+/// (it would be locked out); run inside the changing transaction.
+pub(crate) async fn ensure_an_admin_remains(conn: &mut AnyConnection, account: AccountId) -> Result<(), Error> {
+    if active_admins(conn, account).await? == 0 {
+        return Err(Error::LastAdmin);
+    }
     Ok(())
 }
 
@@ -508,7 +530,7 @@ fn address_from(s: Option<String>) -> Result<Option<Address>, Error> {
 }
 
 /// `%s%` with LIKE's own wildcards escaped, so a substring means a substring.
-fn like_pattern(s: &str) -> String {
+pub(crate) fn like_pattern(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('%');
     for c in s.chars() {
@@ -521,7 +543,7 @@ fn like_pattern(s: &str) -> String {
     out
 }
 
-fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
+pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
     let text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
     let opt = |name: &str| row.try_get::<Option<String>, _>(name).map_err(db_error);
     let int = |name: &str| row.try_get::<i64, _>(name).map_err(db_error);

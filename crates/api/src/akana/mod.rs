@@ -84,9 +84,13 @@ impl From<Error> for AkanaError {
             Error::InvalidEmail { .. } | Error::Invalid { .. } | Error::UnknownProfile(_) => {
                 (StatusCode::BAD_REQUEST, "INVALID_REQUEST")
             }
-            Error::UserExists(_) | Error::LastAdmin | Error::CustomSettingsTooLarge { .. } => {
-                (StatusCode::BAD_REQUEST, "INVALID_REQUEST")
-            }
+            Error::UserExists(_)
+            | Error::LastAdmin
+            | Error::CustomSettingsTooLarge { .. }
+            | Error::DuplicateName { .. }
+            | Error::BuiltIn(_)
+            | Error::ProfileInUse(_)
+            | Error::UnknownGroup(_) => (StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
             Error::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED"),
             Error::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             Error::Internal(detail) => {

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use roster_domain::ids::{ProfileId, UserId};
-use roster_domain::model::{Address, Member, NewMember, PersonalNames, UserFilter, UserPatch, UserStatus, View};
+use roster_domain::model::{Address, Group, Member, NewMember, PersonalNames, UserFilter, UserPatch, UserStatus, View};
 use roster_domain::validate::{optional_text, required_text, Email, Password, PasswordHash, NAME_MAX, TEXT_MAX};
 use roster_domain::Error;
 use roster_store::MemberUpdate;
@@ -72,22 +72,7 @@ pub async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<UserInformationList>> {
     ctx.actor.ensure_can_list_users()?;
-    let count = match query.get("count") {
-        None => PAGE_MAX,
-        Some(c) => c
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (1..=PAGE_MAX).contains(n))
-            .ok_or_else(|| Error::invalid("count", format!("'{c}' is not a number from 1 to {PAGE_MAX}")))?,
-    };
-    let start = match query.get("start_position") {
-        None => 0,
-        Some(s) => s
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| Error::invalid("start_position", format!("'{s}' is not a number of 0 or more")))?,
-    };
+    let (start, count) = page_params(&query)?;
     let statuses = match query.get("status") {
         None => Vec::new(),
         Some(s) => s
@@ -107,23 +92,53 @@ pub async fn list(
         email_substring: query.get("email_substring").map(str::to_owned),
         user_name_substring: query.get("user_name_substring").map(str::to_owned),
         statuses,
+        in_groups: groups_param(&state, &ctx, &query, "group_id").await?,
+        not_in_groups: groups_param(&state, &ctx, &query, "not_group_id").await?,
     };
     if filter.email.is_some() && filter.email_substring.is_some() {
         return Err(Error::invalid("email_substring", "cannot be combined with email").into());
     }
     let page = state.store.list_members(ctx.account.id, &filter, start, count).await?;
-    let users = if additional_info(&query) {
-        detailed(&state, &ctx, &page.items, true).await?.into_iter().map(|(info, _)| info).collect()
-    } else {
-        page.items.iter().map(Into::into).collect()
-    };
-    let echoed: Vec<(&str, String)> = ["email", "email_substring", "user_name_substring", "status", "additional_info"]
-        .into_iter()
-        .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
-        .collect();
+    let users =
+        detailed(&state, &ctx, &page.items, additional_info(&query)).await?.into_iter().map(|(info, _)| info).collect();
+    let echoed: Vec<(&str, String)> =
+        ["email", "email_substring", "user_name_substring", "status", "additional_info", "group_id", "not_group_id"]
+            .into_iter()
+            .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
+            .collect();
     let base = format!("/accounts/{}/users", ctx.account.id);
     let paging = Paging::new(&base, &echoed, start, count, page.items.len() as u64, page.total);
     Ok(Json(UserInformationList { users, paging: Some(paging) }))
+}
+
+/// The paging parameters of a list: (`start_position`, `count` from 1 to 100, default 100).
+pub(super) fn page_params(query: &QueryParams) -> Result<(u64, u64), Error> {
+    let count = match query.get("count") {
+        None => PAGE_MAX,
+        Some(c) => c
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=PAGE_MAX).contains(n))
+            .ok_or_else(|| Error::invalid("count", format!("'{c}' is not a number from 1 to {PAGE_MAX}")))?,
+    };
+    let start = match query.get("start_position") {
+        None => 0,
+        Some(s) => s
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| Error::invalid("start_position", format!("'{s}' is not a number of 0 or more")))?,
+    };
+    Ok((start, count))
+}
+
+/// The groups named by a comma-separated list of group ids.
+async fn groups_param(state: &AppState, ctx: &InAccount, query: &QueryParams, name: &str) -> Result<Vec<Group>, Error> {
+    let mut out = Vec::new();
+    for raw in query.get(name).unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        out.push(state.store.group(ctx.account.id, super::groups::group_id(raw)?).await?);
+    }
+    Ok(out)
 }
 
 /// `POST /users`: creates up to 500 users; 201 with one `newUser` per input,
@@ -255,24 +270,24 @@ fn additional_info(query: &QueryParams) -> bool {
     query.get("additional_info").and_then(StrBool::parse).unwrap_or(false)
 }
 
-/// Members as `userInformation` with their `userSettings` (and, with
-/// `custom`, their ungrouped `customSettings`), each with its ETag value.
+/// Members as `userInformation` with their `userSettings` and `groupList`
+/// (and, with `custom`, their ungrouped `customSettings`), each with its ETag value.
 async fn detailed(
     state: &AppState,
     ctx: &InAccount,
     members: &[Member],
     custom: bool,
 ) -> Result<Vec<(UserInformation, String)>, Error> {
-    let mut customs = if custom {
-        let ids: Vec<UserId> = members.iter().map(|m| m.user.id).collect();
-        state.store.ungrouped_custom_settings(ctx.account.id, &ids).await?
-    } else {
-        Default::default()
-    };
+    let ids: Vec<UserId> = members.iter().map(|m| m.user.id).collect();
+    let mut customs =
+        if custom { state.store.ungrouped_custom_settings(ctx.account.id, &ids).await? } else { Default::default() };
+    let mut groups = state.store.groups_of(ctx.account.id, &ids).await?;
     Ok(members
         .iter()
         .map(|m| {
             let mut info = with_settings(m, ctx);
+            let list = groups.remove(&m.user.id).unwrap_or_default();
+            info.group_list = Some(list.iter().map(Into::into).collect());
             if custom {
                 let list = customs.remove(&m.user.id).unwrap_or_default();
                 info.custom_settings = Some(list.iter().map(Into::into).collect());
@@ -319,20 +334,23 @@ pub(super) fn target_user(raw: &str, may: impl Fn(UserId) -> Result<(), Error>) 
 }
 
 /// The items of a bulk request: present, not empty, at most [`BULK_MAX`].
-fn bounded<T>(field: &str, items: Option<Vec<T>>) -> Result<Vec<T>, Error> {
+pub(super) fn bounded<T>(field: &str, items: Option<Vec<T>>) -> Result<Vec<T>, Error> {
     let items = items.ok_or_else(|| Error::invalid(field, "is required"))?;
     if items.is_empty() {
-        return Err(Error::invalid(field, "must list at least one user"));
+        return Err(Error::invalid(field, "must list at least one item"));
     }
     if items.len() > BULK_MAX {
-        return Err(Error::invalid(field, format!("lists {} users; the limit is {BULK_MAX} per request", items.len())));
+        return Err(Error::invalid(field, format!("lists {} items; the limit is {BULK_MAX} per request", items.len())));
     }
     Ok(items)
 }
 
 /// Runs the valid items through `run` and puts every result, failed
 /// validations included, back in request order.
-async fn per_item<T, R, F, Fut>(inputs: Vec<Result<T, Error>>, run: F) -> Result<Vec<Result<R, Error>>, Error>
+pub(super) async fn per_item<T, R, F, Fut>(
+    inputs: Vec<Result<T, Error>>,
+    run: F,
+) -> Result<Vec<Result<R, Error>>, Error>
 where
     F: FnOnce(Vec<T>) -> Fut,
     Fut: Future<Output = Result<Vec<Result<R, Error>>, Error>>,

@@ -221,6 +221,8 @@ pub struct UserInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_settings: Option<Vec<super::custom_settings::NameValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_list: Option<Vec<super::groups::GroupOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_details: Option<ErrorDetails>,
 }
 
@@ -256,6 +258,7 @@ impl From<&Member> for UserInformation {
             home_address: u.home_address.as_ref().map(Into::into),
             user_settings: None,
             custom_settings: None,
+            group_list: None,
             error_details: None,
         }
     }
