@@ -6,13 +6,16 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use roster_domain::ids::UserId;
 use roster_domain::model::Timestamp;
+use roster_domain::Error;
 use roster_store::IdempotencyStart;
 use sha2::{Digest, Sha256};
 
+use crate::akana::{auth_cookie, cookie_value};
 use crate::auth::token_hash;
 use crate::error::ApiError;
 use crate::extract::{bearer_token, read_body};
@@ -42,13 +45,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         }
     };
     // Unauthenticated requests go on to be refused by the handler, unrecorded.
-    let user = match bearer_token(req.headers()) {
-        Some(token) => match state.store.token_user(&token_hash(token), Timestamp::now()).await {
-            Ok(Some(user)) => user,
-            Ok(None) => return next.run(req).await,
-            Err(e) => return ApiError::from(e).into_response(),
-        },
-        None => return next.run(req).await,
+    let user = match caller(&state, req.headers()).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return next.run(req).await,
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let path = req.uri().path().to_owned();
     let account = path.split('/').skip_while(|s| *s != "accounts").nth(1).unwrap_or_default();
@@ -92,6 +92,17 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             record(&state, &scope, &key, resp).await
         }
+    }
+}
+
+/// The user behind a bearer token or an Akana session cookie.
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<UserId>, Error> {
+    if let Some(token) = bearer_token(headers) {
+        return state.store.token_user(&token_hash(token), Timestamp::now()).await;
+    }
+    match cookie_value(headers, &auth_cookie(&state.config.tenant)) {
+        Some(token) => Ok(state.store.session(&token_hash(&token)).await?.map(|s| s.user)),
+        None => Ok(None),
     }
 }
 

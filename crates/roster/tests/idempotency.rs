@@ -101,3 +101,41 @@ async fn client_errors_are_replayed_too_and_reads_ignore_keys() {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("idempotent-replayed").is_none());
 }
+
+#[tokio::test]
+async fn akana_cookie_sessions_are_covered_too() {
+    let app = TestApp::spawn().await;
+    let (me, _) = app.member("ann@example.com", "Ann").await;
+    let r = app
+        .http
+        .post(app.url("/api/login"))
+        .json(&json!({"email": "ann@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    let csrf = cookies.iter().find_map(|c| c.strip_prefix("Csrf-Token_roster=")).unwrap().to_owned();
+    let put = |body: Value| {
+        app.http
+            .put(app.url(&format!("/api/users/{me}.roster/settings")))
+            .header("cookie", cookies.join("; "))
+            .header("X-Csrf-Token_roster", &csrf)
+            .header("Idempotency-Key", "opt-out")
+            .json(&body)
+            .send()
+    };
+    let first = put(json!({"OptedNotification": []})).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let again = put(json!({"OptedNotification": []})).await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.text().await.unwrap(), format!("{me}.roster"), "the text/plain answer is replayed as it was");
+    assert_eq!(
+        put(json!({"OptedNotification": ["com.soa.notification.type.appteam"]})).await.unwrap().status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
