@@ -10,6 +10,7 @@ pub mod extract;
 mod health;
 mod idempotency;
 mod oauth;
+pub mod rate_limit;
 
 use std::time::Duration;
 
@@ -39,6 +40,8 @@ pub struct ApiConfig {
     pub tenant: String,
     /// Lifetime of an Akana cookie session.
     pub session_ttl_seconds: i64,
+    /// Per-account API call limits on the DocuSign routes (off by default).
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 impl Default for ApiConfig {
@@ -49,6 +52,7 @@ impl Default for ApiConfig {
             request_timeout: Duration::from_secs(30),
             tenant: "roster".into(),
             session_ttl_seconds: 30 * 60,
+            rate_limits: rate_limit::RateLimits::default(),
         }
     }
 }
@@ -65,7 +69,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     let idempotent = axum::middleware::from_fn_with_state(state.clone(), idempotency::guard);
-    let docusign = docusign::routes().route_layer(idempotent.clone());
+    let limited = axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit);
+    let docusign = docusign::routes().route_layer(idempotent.clone()).route_layer(limited);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use rand::distributions::{Alphanumeric, DistString};
 use roster::{create_account, open_store, serve, CreatedAccount};
 use roster_api::auth::issue_token;
+use roster_api::rate_limit::RateLimits;
 use roster_api::ApiConfig;
 use roster_domain::Error;
 use roster_store::{PoolConfig, SqliteSynchronous};
@@ -101,6 +102,15 @@ struct ServeArgs {
     /// Lifetime of Akana session cookies, in seconds.
     #[arg(long, env = "ROSTER_SESSION_TTL", default_value_t = 30 * 60)]
     session_ttl: i64,
+    /// API calls allowed per account per hour on the DocuSign routes (off when unset).
+    #[arg(long, env = "ROSTER_RATE_LIMIT_HOURLY")]
+    rate_limit_hourly: Option<u32>,
+    /// API calls allowed per account per 30 seconds (off when unset).
+    #[arg(long, env = "ROSTER_RATE_LIMIT_BURST")]
+    rate_limit_burst: Option<u32>,
+    /// DocuSign's own limits: 3,000 calls an hour and 500 per 30 seconds per account.
+    #[arg(long, env = "ROSTER_EMULATE_DOCUSIGN_LIMITS")]
+    emulate_docusign_limits: bool,
     /// Name of the account created on first start.
     #[arg(long, env = "ROSTER_ACCOUNT_NAME", default_value = "Roster")]
     account_name: String,
@@ -192,6 +202,11 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         tenant: args.tenant,
         session_ttl_seconds: args.session_ttl.max(60),
+        rate_limits: if args.emulate_docusign_limits {
+            RateLimits::DOCUSIGN
+        } else {
+            RateLimits { hourly: args.rate_limit_hourly, burst: args.rate_limit_burst, ..RateLimits::default() }
+        },
     };
     tracing::info!(%addr, database = %redact(&args.db.database), "roster listening");
     println!("roster listening on {base}");

@@ -131,6 +131,7 @@ impl Store {
             .execute(&self.write)
             .await
             .map_err(db_error)?;
+        self.purge_rate_counters(cutoff / 1_000_000).await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(cutoff)
             .execute(&self.write)

@@ -13,6 +13,7 @@ mod groups;
 mod idempotency;
 mod members;
 mod profiles;
+mod rate;
 mod site;
 mod tokens;
 

@@ -87,6 +87,7 @@ pub struct TestApp {
     pub admin_token: String,
     pub store: Store,
     server: Option<Server>,
+    config: ApiConfig,
     pub db: TestDb,
 }
 
@@ -98,9 +99,14 @@ impl TestApp {
 
     /// The same, on a given database with given pool settings.
     pub async fn spawn_in(db: TestDb, pool: PoolConfig) -> TestApp {
+        Self::spawn_with(db, pool, ApiConfig::default()).await
+    }
+
+    /// The same, with a given HTTP configuration.
+    pub async fn spawn_with(db: TestDb, pool: PoolConfig, config: ApiConfig) -> TestApp {
         let store = open_store(&db.url, &pool).await.expect("store");
         let created = create_account(&store, "Acme", ADMIN_EMAIL, ADMIN_PASSWORD, 3600).await.expect("init");
-        let server = Server::start(store.clone(), "127.0.0.1:0", ApiConfig::default()).await.expect("start");
+        let server = Server::start(store.clone(), "127.0.0.1:0", config.clone()).await.expect("start");
         TestApp {
             base: format!("http://{}", server.addr()),
             http: reqwest::Client::new(),
@@ -110,8 +116,17 @@ impl TestApp {
             admin_token: created.access_token,
             store,
             server: Some(server),
+            config,
             db,
         }
+    }
+
+    /// A second server on the same database (another node).
+    pub async fn second_node(&self) -> (Server, String) {
+        let store = open_store(&self.db.url, &PoolConfig::default()).await.expect("store");
+        let server = Server::start(store, "127.0.0.1:0", self.config.clone()).await.expect("start");
+        let base = format!("http://{}", server.addr());
+        (server, base)
     }
 
     /// Stops the server and starts a new one on the same database.
@@ -120,7 +135,7 @@ impl TestApp {
             server.stop().await.expect("stop");
         }
         let store = open_store(&self.db.url, &PoolConfig::default()).await.expect("store");
-        let server = Server::start(store.clone(), "127.0.0.1:0", ApiConfig::default()).await.expect("start");
+        let server = Server::start(store.clone(), "127.0.0.1:0", self.config.clone()).await.expect("start");
         self.base = format!("http://{}", server.addr());
         self.store = store;
         self.server = Some(server);

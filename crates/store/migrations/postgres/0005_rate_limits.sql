@@ -1,0 +1,7 @@
+-- API call counters per account and window (hourly, and the 30-second burst window).
+CREATE TABLE rate_counters (
+    bucket       TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    calls        BIGINT NOT NULL,
+    PRIMARY KEY (bucket, window_start)
+);
