@@ -3,8 +3,16 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::body::Body;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use roster_api::auth::{hash_password, issue_token};
 use roster_api::{router, ApiConfig, AppState};
 use roster_domain::model::{Account, Member, NewMember, PersonalNames};
@@ -14,6 +22,7 @@ use roster_store::{NewAccount, PoolConfig, Store};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 /// Connects to the database and brings its schema up to date.
 pub async fn open_store(url: &str, pool: &PoolConfig) -> anyhow::Result<Store> {
@@ -94,8 +103,18 @@ impl Server {
     }
 }
 
+/// Longest time a client may take to send its request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most bytes of request headers a connection buffers (more is refused with 431).
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// Serves until `shutdown` resolves, then drains in-flight requests and
 /// closes the database (so every acknowledged write is checkpointed).
+///
+/// The accept loop is hyper-util's rather than `axum::serve` so that slow
+/// clients are cut off: request headers must arrive within
+/// [`HEADER_READ_TIMEOUT`] and fit in [`MAX_HEADER_BYTES`]; bodies are bounded by
+/// the router's request timeout.
 pub async fn serve(
     listener: TcpListener,
     store: Store,
@@ -103,7 +122,46 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(AppState { store: store.clone(), config });
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let purge = tokio::spawn(purge_expired(store.clone()));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEADER_BYTES);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone().map_request(|req: Request<Incoming>| req.map(Body::new)));
+        let conn = graceful.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    purge.abort();
     store.close().await;
-    result
+    Ok(())
+}
+
+/// Forgets expired tokens, sessions, idempotency keys and rate counters every ten minutes.
+async fn purge_expired(store: Store) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        if let Err(e) = store.purge_expired().await {
+            tracing::warn!(error = %e, "could not purge expired records");
+        }
+    }
 }
