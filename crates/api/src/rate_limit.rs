@@ -68,12 +68,12 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
     let mut headers = Vec::new();
     let mut exceeded = None;
     // Both counts are taken (and the call counted) before either decides.
-    for (limit, window, name, code) in [
-        (limits.hourly, hour, "hour", "HOURLY_APIINVOCATION_LIMIT_EXCEEDED"),
-        (limits.burst, burst, "burst", "BURST_APIINVOCATION_LIMIT_EXCEEDED"),
+    for (limit, window, length, name, code) in [
+        (limits.hourly, hour, limits.hour_seconds, "hour", "HOURLY_APIINVOCATION_LIMIT_EXCEEDED"),
+        (limits.burst, burst, limits.burst_seconds, "burst", "BURST_APIINVOCATION_LIMIT_EXCEEDED"),
     ] {
         let Some(limit) = limit else { continue };
-        let calls = match state.store.count_call(&format!("{name}:{account}"), window).await {
+        let calls = match state.store.count_call(&format!("{name}:{account}"), window, window + length).await {
             Ok(n) => n,
             Err(e) => return ApiError::from(e).into_response(),
         };

@@ -131,7 +131,7 @@ impl Store {
             .execute(&self.write)
             .await
             .map_err(db_error)?;
-        self.purge_rate_counters(cutoff / 1_000_000).await?;
+        self.purge_rate_counters(Timestamp::now().0 / 1_000_000).await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(cutoff)
             .execute(&self.write)
