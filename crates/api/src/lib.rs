@@ -36,6 +36,8 @@ pub struct ApiConfig {
     pub public_url: Option<String>,
     /// Longest time one request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Longest time a client may take to send its request headers.
+    pub header_read_timeout: Duration,
     /// The site's tenant id (Akana's fedmemberid): cookie names, UserIDs.
     pub tenant: String,
     /// Lifetime of an Akana cookie session.
@@ -50,6 +52,7 @@ impl Default for ApiConfig {
             token_ttl_seconds: 8 * 3600,
             public_url: None,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
             tenant: "roster".into(),
             session_ttl_seconds: 30 * 60,
             rate_limits: rate_limit::RateLimits::default(),

@@ -114,3 +114,38 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_string_parses_or_is_refused_without_panicking(s in ".*") {
+            let _ = s.parse::<UserId>();
+            let _ = s.parse::<AccountRef>();
+            let _ = s.parse::<ProfileId>();
+        }
+
+        #[test]
+        fn user_ids_round_trip(bytes in any::<[u8; 16]>()) {
+            let id = UserId(Uuid::from_bytes(bytes));
+            prop_assert_eq!(id.to_string().parse::<UserId>().unwrap(), id);
+            prop_assert_eq!(id.to_string().to_uppercase().parse::<UserId>().unwrap(), id);
+        }
+
+        #[test]
+        fn account_numbers_and_guids_round_trip(n in 0i64..=999_999_999_999_999_999, bytes in any::<[u8; 16]>()) {
+            prop_assert_eq!(n.to_string().parse::<AccountRef>().unwrap(), AccountRef::Number(n));
+            let g = Uuid::from_bytes(bytes);
+            prop_assert_eq!(g.to_string().parse::<AccountRef>().unwrap(), AccountRef::Guid(g));
+        }
+
+        #[test]
+        fn profile_ids_are_positive_numbers(n in any::<i64>()) {
+            prop_assert_eq!(n.to_string().parse::<ProfileId>().is_ok(), n > 0);
+        }
+    }
+}

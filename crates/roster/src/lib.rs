@@ -103,8 +103,6 @@ impl Server {
     }
 }
 
-/// Longest time a client may take to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most bytes of request headers a connection buffers (more is refused with 431).
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 
@@ -112,8 +110,8 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// closes the database (so every acknowledged write is checkpointed).
 ///
 /// The accept loop is hyper-util's rather than `axum::serve` so that slow
-/// clients are cut off: request headers must arrive within
-/// [`HEADER_READ_TIMEOUT`] and fit in [`MAX_HEADER_BYTES`]; bodies are bounded by
+/// clients are cut off: request headers must arrive within the configured
+/// header read timeout and fit in [`MAX_HEADER_BYTES`]; bodies are bounded by
 /// the router's request timeout.
 pub async fn serve(
     listener: TcpListener,
@@ -121,10 +119,11 @@ pub async fn serve(
     config: ApiConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_read_timeout = config.header_read_timeout;
     let app = router(AppState { store: store.clone(), config });
     let purge = tokio::spawn(purge_expired(store.clone()));
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEADER_BYTES);
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout).max_buf_size(MAX_HEADER_BYTES);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

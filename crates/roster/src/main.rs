@@ -96,6 +96,9 @@ struct ServeArgs {
     /// Seconds one request may take before it is answered 408.
     #[arg(long, env = "ROSTER_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
+    /// Seconds a client may take to send its request headers before it is cut off.
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
     /// The site's tenant id (Akana fedmemberid): cookie names and UserIDs `{guid}.{tenant}`.
     #[arg(long, env = "ROSTER_TENANT", default_value = "roster")]
     tenant: String,
@@ -200,6 +203,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         token_ttl_seconds: args.token_ttl,
         public_url: args.public_url,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
         tenant: args.tenant,
         session_ttl_seconds: args.session_ttl.max(60),
         rate_limits: if args.emulate_docusign_limits {

@@ -20,6 +20,9 @@ use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams};
 use crate::AppState;
 
+/// Most items one request may carry (the size limit allows far fewer settings anyway).
+const MAX_ITEMS: usize = 500;
+
 pub const SETTINGS_KEY: HeaderName = HeaderName::from_static("x-docusign-user-settings-key");
 
 /// A `nameValue` item.
@@ -148,6 +151,13 @@ async fn change(
     let user = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
     let group = group(&headers)?;
     let items = body.custom_settings.ok_or_else(|| Error::invalid("customSettings", "is required"))?;
+    if items.len() > MAX_ITEMS {
+        return Err(Error::invalid(
+            "customSettings",
+            format!("lists {} items; the limit is {MAX_ITEMS} per request", items.len()),
+        )
+        .into());
+    }
     let (good, echo) = check_items(&items, delete);
     let change =
         if delete { CustomChange::Delete(good.into_iter().map(|s| s.name).collect()) } else { CustomChange::Put(good) };

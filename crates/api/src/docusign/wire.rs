@@ -78,7 +78,10 @@ impl<'de> Deserialize<'de> for IdValue {
 
 /// `2020-05-26T23:25:30.7330000Z`: DocuSign's date-time, seven fractional digits.
 pub fn ds_date(t: Timestamp) -> String {
-    let dt = t.to_datetime();
+    // Years 1 to 9999, the range the format (and .NET's DateTime) can show.
+    const FIRST: i64 = -62_135_596_800_000_000;
+    const LAST: i64 = 253_402_300_799_999_999;
+    let dt = Timestamp(t.0.clamp(FIRST, LAST)).to_datetime();
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
         dt.year(),
@@ -423,5 +426,52 @@ mod tests {
         assert_eq!(last.previous_uri.as_deref(), Some("/accounts/1/users?start_position=2&count=2"));
         let empty = Paging::new("/accounts/1/users", &[], 0, 100, 0, 0);
         assert_eq!((empty.next_uri, empty.end_position), (None, None));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// "true"/"false" in any mix of cases.
+    fn cased(word: &'static str) -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<bool>(), word.len()).prop_map(move |upper| {
+            word.chars().zip(upper).map(|(c, u)| if u { c.to_ascii_uppercase() } else { c }).collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn string_booleans_in_any_case(b in any::<bool>(), word in cased("true"), other in cased("false")) {
+            let s = if b { word } else { other };
+            prop_assert_eq!(serde_json::from_value::<StrBool>(serde_json::Value::String(s.clone())).unwrap(), StrBool(b));
+            prop_assert_eq!(StrBool::parse(&s), Some(b));
+            prop_assert_eq!(serde_json::from_value::<StrBool>(serde_json::Value::Bool(b)).unwrap(), StrBool(b));
+        }
+
+        #[test]
+        fn anything_else_is_not_a_boolean(s in ".*") {
+            let lower = s.trim().to_ascii_lowercase();
+            prop_assume!(lower != "true" && lower != "false");
+            prop_assert_eq!(StrBool::parse(&s), None);
+            prop_assert!(serde_json::from_value::<StrBool>(serde_json::Value::String(s)).is_err());
+        }
+
+        #[test]
+        fn numbers_are_written_and_read_as_strings(n in any::<u64>(), i in any::<i64>()) {
+            prop_assert_eq!(serde_json::from_value::<IdValue>(serde_json::json!(n)).unwrap(), IdValue(n.to_string()));
+            prop_assert_eq!(serde_json::from_value::<IdValue>(serde_json::json!(i)).unwrap(), IdValue(i.to_string()));
+            prop_assert_eq!(serde_json::from_value::<IdValue>(serde_json::json!(n.to_string())).unwrap(), IdValue(n.to_string()));
+            prop_assert!(serde_json::from_value::<IdValue>(serde_json::json!(true)).is_err());
+        }
+
+        #[test]
+        fn dates_always_have_the_docusign_shape(micros in any::<i64>()) {
+            let d = ds_date(Timestamp(micros));
+            prop_assert_eq!(d.len(), 28);
+            prop_assert!(d.ends_with('Z'));
+        }
     }
 }
