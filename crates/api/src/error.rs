@@ -8,7 +8,7 @@ use roster_domain::Error;
 use serde::Serialize;
 
 /// The `errorDetails` object, top level or per item.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetails {
     pub error_code: &'static str,
@@ -102,3 +102,45 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The error answers every DocuSign operation may give, for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum DocuSignErrors {
+    /// A business error: bad input, unknown ids, missing rights, ...
+    #[response(status = 400)]
+    BadRequest(ErrorDetails),
+    /// Missing, malformed, expired or revoked access token.
+    #[response(status = 401)]
+    Unauthorized(ErrorDetails),
+    /// No such route.
+    #[response(status = 404)]
+    NotFound(ErrorDetails),
+    /// The method is not allowed on this route.
+    #[response(status = 405)]
+    MethodNotAllowed(ErrorDetails),
+    /// The request took too long.
+    #[response(status = 408)]
+    Timeout,
+    /// An `Idempotency-Key` is still in use by an unfinished request.
+    #[response(status = 409)]
+    Conflict(ErrorDetails),
+    /// `If-Match` named a version the resource no longer has.
+    #[response(status = 412)]
+    PreconditionFailed(ErrorDetails),
+    /// The body is over 1 MiB.
+    #[response(status = 413)]
+    TooLarge(ErrorDetails),
+    /// The body is not JSON.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorDetails),
+    /// An `Idempotency-Key` was reused with a different request.
+    #[response(status = 422)]
+    Unprocessable(ErrorDetails),
+    /// Over the account's rate limit.
+    #[response(status = 429)]
+    TooManyRequests(ErrorDetails),
+    /// The database is unavailable.
+    #[response(status = 503)]
+    Unavailable(ErrorDetails),
+}

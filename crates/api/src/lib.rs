@@ -10,19 +10,23 @@ pub mod extract;
 mod health;
 mod idempotency;
 mod oauth;
+mod openapi;
 pub mod rate_limit;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, StatusCode};
-use axum::routing::{get, post};
 use axum::Router;
 use roster_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 
@@ -64,6 +68,14 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub store: Store,
     pub config: ApiConfig,
+    /// The OpenAPI document, built with the router.
+    pub openapi: Arc<OnceLock<String>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: ApiConfig) -> Self {
+        AppState { store, config, openapi: Arc::default() }
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -74,16 +86,19 @@ pub fn router(state: AppState) -> Router {
     let idempotent = axum::middleware::from_fn_with_state(state.clone(), idempotency::guard);
     let limited = axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit);
     let docusign = docusign::routes().route_layer(idempotent.clone()).route_layer(limited);
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/oauth/token", post(oauth::token))
-        .route("/oauth/revoke", post(oauth::revoke))
-        .route("/oauth/userinfo", get(oauth::userinfo))
+    let (app, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(oauth::token))
+        .routes(routes!(oauth::revoke))
+        .routes(routes!(oauth::userinfo))
+        .routes(routes!(openapi::document))
         .nest("/restapi/v2.1", docusign.clone())
         .nest("/v2.1", docusign)
         .merge(akana::routes().route_layer(idempotent))
-        .fallback(not_found)
+        .split_for_parts();
+    let _ = state.openapi.set(openapi::finish(api, &state.config.tenant));
+    app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::auth::{authenticate, issue_token, token_hash};
 use crate::docusign::wire::{ds_date, flag};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorDetails};
 use crate::extract::{bearer_token, media_type_is, read_body, Caller};
 use crate::AppState;
 
@@ -39,7 +39,23 @@ fn oauth_error(status: StatusCode, error: &str, code: &'static str, description:
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
-#[derive(Serialize)]
+/// The password grant's form fields (RFC 6749 §4.3).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct TokenRequest {
+    grant_type: String,
+    username: String,
+    password: String,
+}
+
+/// A token to revoke (RFC 7009); the bearer token itself when absent.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct RevokeRequest {
+    token: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct TokenResponse {
     access_token: String,
     token_type: &'static str,
@@ -47,6 +63,7 @@ struct TokenResponse {
 }
 
 /// `POST /oauth/token` with `grant_type=password`, `username`, `password`.
+#[utoipa::path(post, path = "/oauth/token", tag = "OAuth", request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"), responses((status = 200, body = TokenResponse), (status = 400, body = Object), (status = 401, body = Object), (status = 413, body = ErrorDetails), (status = 415, body = ErrorDetails), (status = 503, body = ErrorDetails)))]
 pub async fn token(State(state): State<AppState>, req: Request) -> Response {
     let (_, params) = match form(req).await {
         Ok(f) => f,
@@ -102,6 +119,7 @@ async fn password_grant(state: &AppState, username: &str, password: &str) -> Res
 
 /// `POST /oauth/revoke` with `token=...` (or the bearer token itself).
 /// Revoking an unknown token succeeds, as RFC 7009 says.
+#[utoipa::path(post, path = "/oauth/revoke", tag = "OAuth", request_body(content = RevokeRequest, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "Revoked (or unknown)"), (status = 400, body = Object), (status = 401, body = Object), (status = 413, body = ErrorDetails), (status = 415, body = ErrorDetails), (status = 503, body = ErrorDetails)))]
 pub async fn revoke(State(state): State<AppState>, req: Request) -> ApiResult<StatusCode> {
     let (headers, params) = form(req).await?;
     let token = params.get("token").map(String::as_str).or_else(|| bearer_token(&headers));
@@ -110,7 +128,8 @@ pub async fn revoke(State(state): State<AppState>, req: Request) -> ApiResult<St
     Ok(StatusCode::OK)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OAuthUserInfo)]
 struct UserInfo {
     sub: String,
     name: String,
@@ -123,7 +142,7 @@ struct UserInfo {
     accounts: Vec<UserInfoAccount>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct UserInfoAccount {
     account_id: String,
     is_default: String,
@@ -132,6 +151,7 @@ struct UserInfoAccount {
 }
 
 /// `GET /oauth/userinfo`: who the token belongs to and where its accounts live.
+#[utoipa::path(get, path = "/oauth/userinfo", tag = "OAuth", responses((status = 200, body = UserInfo), (status = 401, body = ErrorDetails), (status = 503, body = ErrorDetails)), security(("bearer" = [])))]
 pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, caller: Caller) -> ApiResult<Response> {
     let user = state.store.identity(caller.user_id).await?;
     let accounts = state.store.accounts_of(caller.user_id).await?;

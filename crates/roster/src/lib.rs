@@ -120,7 +120,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_read_timeout = config.header_read_timeout;
-    let app = router(AppState { store: store.clone(), config });
+    let app = router(AppState::new(store.clone(), config));
     let purge = tokio::spawn(purge_expired(store.clone()));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout).max_buf_size(MAX_HEADER_BYTES);

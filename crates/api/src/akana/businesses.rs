@@ -7,7 +7,8 @@ use roster_domain::site::{SameSite, SecuritySettings};
 use roster_domain::Error;
 use serde_json::{Map, Value};
 
-use super::{AkanaError, AkanaJson, AkanaResult, Caller};
+use super::{AkanaError, AkanaErrorBody, AkanaJson, AkanaResult, Caller};
+use crate::error::ErrorDetails;
 use crate::extract::PathParams;
 use crate::AppState;
 
@@ -127,6 +128,7 @@ fn apply(s: &mut SecuritySettings, doc: &Map<String, Value>) -> Result<(), Error
     Ok(())
 }
 
+#[utoipa::path(get, path = "/api/businesses/{BusinessID}/securitysettings", tag = "Akana", params(("BusinessID" = String, Path)), responses((status = 200, body = Object), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn get_security(
     State(state): State<AppState>,
     caller: Caller,
@@ -137,6 +139,7 @@ pub async fn get_security(
 }
 
 /// Merges the given settings (all optional); they apply from the next request.
+#[utoipa::path(put, path = "/api/businesses/{BusinessID}/securitysettings", tag = "Akana", params(("BusinessID" = String, Path)), request_body = Object, responses((status = 200, body = Object), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn put_security(
     State(state): State<AppState>,
     caller: Caller,

@@ -12,18 +12,19 @@ use roster_domain::model::Timestamp;
 use roster_domain::site::{self, SecuritySettings};
 use serde::{Deserialize, Serialize};
 
-use super::{auth_cookie, csrf_cookie, user_fdn, AkanaError, AkanaJson, AkanaResult, Caller};
+use super::{auth_cookie, csrf_cookie, user_fdn, AkanaError, AkanaErrorBody, AkanaJson, AkanaResult, Caller};
 use crate::auth::{authenticate, new_token, token_hash};
+use crate::error::ErrorDetails;
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
     email: String,
     password: String,
 }
 
 /// Akana's `LoginResponse` (the token itself travels only in the cookie, as since 8.0).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct LoginResponse {
     user_name: String,
@@ -40,12 +41,14 @@ struct LoginResponse {
 /// `POST /api/login` with `{"email", "password"}`: a session cookie and,
 /// when CSRF checks are on, a CSRF cookie. Bad credentials: 401, the same
 /// whether or not the email exists.
+#[utoipa::path(post, path = "/api/login", tag = "Akana", request_body = Credentials, responses((status = 200, body = LoginResponse), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)))]
 pub async fn login(State(state): State<AppState>, AkanaJson(c): AkanaJson<Credentials>) -> AkanaResult<Response> {
     let user = authenticate(&state.store, &c.email, &c.password).await?;
     start_session(&state, user).await
 }
 
 /// `POST /api/login/renewToken`: a new session (and cookies) for a live one.
+#[utoipa::path(post, path = "/api/login/renewToken", tag = "Akana", responses((status = 200, body = LoginResponse), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn renew(State(state): State<AppState>, caller: Caller) -> AkanaResult<Response> {
     let Some(old) = &caller.session else {
         return Err(AkanaError::new(StatusCode::BAD_REQUEST, "NO_SESSION", "renewToken renews a cookie session."));
@@ -55,11 +58,13 @@ pub async fn renew(State(state): State<AppState>, caller: Caller) -> AkanaResult
 }
 
 /// `POST /api/login/logout`: ends the session and expires its cookies.
+#[utoipa::path(post, path = "/api/login/logout", tag = "Akana", responses((status = 200, description = "Logged out"), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> AkanaResult<Response> {
     end(&state, &caller).await
 }
 
 /// `GET /api/login/endsession`: the same, as Akana's newer operation.
+#[utoipa::path(get, path = "/api/login/endsession", tag = "Akana", responses((status = 200, description = "Session ended"), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn end_session(State(state): State<AppState>, caller: Caller) -> AkanaResult<Response> {
     end(&state, &caller).await
 }

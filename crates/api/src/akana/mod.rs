@@ -12,33 +12,31 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use roster_domain::ids::UserId;
 use roster_domain::model::Timestamp;
 use roster_domain::Error;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use subtle::ConstantTimeEq;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::token_hash;
 use crate::extract::{bearer_token, media_type_is, parse_json, read_body};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/login", post(login::login))
-        .route("/api/login/renewToken", post(login::renew))
-        .route("/api/login/logout", post(login::logout))
-        .route("/api/login/endsession", get(login::end_session))
-        .route("/api/users/{UserID}", get(users::get_user))
-        .route("/api/users/{UserID}/settings", get(users::get_settings).put(users::put_settings))
-        .route(
-            "/api/businesses/{BusinessID}/securitysettings",
-            get(businesses::get_security).put(businesses::put_security),
-        )
-        .route("/api/notificationgroups", get(users::list_groups))
-        .route("/api/notificationgroups/{Name}", put(users::add_group))
+/// Every Akana route, registered once for the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login::login))
+        .routes(routes!(login::renew))
+        .routes(routes!(login::logout))
+        .routes(routes!(login::end_session))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::get_settings, users::put_settings))
+        .routes(routes!(businesses::get_security, businesses::put_security))
+        .routes(routes!(users::list_groups))
+        .routes(routes!(users::add_group))
 }
 
 /// The media types Akana's JSON operations accept.
@@ -102,9 +100,16 @@ impl From<Error> for AkanaError {
     }
 }
 
+/// The body of an Akana error.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AkanaErrorBody {
+    code: String,
+    message: String,
+}
+
 impl IntoResponse for AkanaError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"code": self.code, "message": self.message}))).into_response()
+        (self.status, Json(AkanaErrorBody { code: self.code.to_owned(), message: self.message })).into_response()
     }
 }
 

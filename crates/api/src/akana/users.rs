@@ -12,11 +12,13 @@ use roster_domain::Error;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{user_fdn, AkanaError, AkanaJson, AkanaResult, Caller};
+use super::{user_fdn, AkanaError, AkanaErrorBody, AkanaJson, AkanaResult, Caller};
+use crate::error::ErrorDetails;
 use crate::extract::PathParams;
 use crate::AppState;
 
 /// `GET /api/users/{UserID}`: the user's overview, for Self or Site Admin.
+#[utoipa::path(get, path = "/api/users/{UserID}", tag = "Akana", params(("UserID" = String, Path, description = "{userGuid}.{tenant}")), responses((status = 200, body = Object), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn get_user(State(state): State<AppState>, caller: Caller, path: PathParams) -> AkanaResult<Json<Value>> {
     let tenant = &state.config.tenant;
     let target = caller.self_or_site_admin(path.get("UserID"), tenant)?;
@@ -47,6 +49,7 @@ fn opted(identity: &Identity, catalog: &[String]) -> Vec<String> {
 }
 
 /// `GET /api/users/{UserID}/settings`: `{"UserID", "Email", "OptedNotification"}`.
+#[utoipa::path(get, path = "/api/users/{UserID}/settings", tag = "Akana", params(("UserID" = String, Path, description = "{userGuid}.{tenant}")), responses((status = 200, body = AccountSettings), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn get_settings(State(state): State<AppState>, caller: Caller, path: PathParams) -> AkanaResult<Json<Value>> {
     let tenant = &state.config.tenant;
     let target = caller.self_or_site_admin(path.get("UserID"), tenant)?;
@@ -59,7 +62,7 @@ pub async fn get_settings(State(state): State<AppState>, caller: Caller, path: P
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AccountSettings {
     #[serde(rename = "UserID")]
     user_id: Option<String>,
@@ -73,6 +76,7 @@ pub struct AccountSettings {
 /// left out is opted out) and may change the email as the security settings
 /// allow. Everything is checked first; a refused part changes nothing.
 /// Answers 200 `text/plain` with the UserID.
+#[utoipa::path(put, path = "/api/users/{UserID}/settings", tag = "Akana", params(("UserID" = String, Path, description = "{userGuid}.{tenant}")), request_body = AccountSettings, responses((status = 200, body = String, content_type = "text/plain", description = "The UserID"), (status = 403, body = AkanaErrorBody), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn put_settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,12 +114,14 @@ pub async fn put_settings(
 }
 
 /// `GET /api/notificationgroups` (a Roster extension): the catalog users opt in to.
+#[utoipa::path(get, path = "/api/notificationgroups", tag = "Akana", responses((status = 200, body = Object), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn list_groups(State(state): State<AppState>, _caller: Caller) -> AkanaResult<Json<Value>> {
     Ok(Json(json!({ "NotificationGroups": state.store.notification_groups().await? })))
 }
 
 /// `PUT /api/notificationgroups/{Name}` (a Roster extension): a Site Admin
 /// adds a group; 201 when new, 200 when it was there.
+#[utoipa::path(put, path = "/api/notificationgroups/{Name}", tag = "Akana", params(("Name" = String, Path)), responses((status = 200, description = "Already there"), (status = 201, description = "Added"), (status = 400, body = AkanaErrorBody), (status = 401, body = AkanaErrorBody), (status = 404, body = AkanaErrorBody), (status = 409, body = AkanaErrorBody), (status = 413, body = AkanaErrorBody), (status = 415, body = AkanaErrorBody), (status = 422, body = ErrorDetails), (status = 503, body = AkanaErrorBody)), security(("bearer" = []), ("session" = [])))]
 pub async fn add_group(State(state): State<AppState>, caller: Caller, path: PathParams) -> AkanaResult<StatusCode> {
     caller.require_site_admin()?;
     let name = notification_group_name(path.get("Name"))?;

@@ -4,9 +4,10 @@ use axum::Json;
 use serde::Serialize;
 
 use super::wire::{ds_date, flag};
+use crate::error::DocuSignErrors;
 use crate::extract::InAccount;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountInformation {
     account_id: String,
@@ -21,6 +22,7 @@ pub struct AccountInformation {
 }
 
 /// Any member may read its account's information.
+#[utoipa::path(get, path = "/accounts/{accountId}", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID")), responses((status = 200, body = AccountInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn get_account(ctx: InAccount) -> Json<AccountInformation> {
     let a = ctx.account;
     Json(AccountInformation {

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::users::target_user;
+use crate::error::DocuSignErrors;
 use crate::error::{ApiResult, ErrorDetails};
 use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams};
@@ -26,12 +27,15 @@ const MAX_ITEMS: usize = 500;
 pub const SETTINGS_KEY: HeaderName = HeaderName::from_static("x-docusign-user-settings-key");
 
 /// A `nameValue` item.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NameValue {
+    /// As sent: a string, or whatever a failed item carried.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Value>)]
     pub name: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Value>)]
     pub value: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_details: Option<ErrorDetails>,
@@ -47,16 +51,17 @@ impl From<&CustomSetting> for NameValue {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomSettingsInformation {
     custom_settings: Vec<NameValue>,
 }
 
 /// Items are read loosely so that one bad item is reported on its own.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomSettingsIn {
+    #[schema(value_type = Option<Vec<Object>>)]
     custom_settings: Option<Vec<Value>>,
 }
 
@@ -103,6 +108,7 @@ pub fn check_items(items: &[Value], names_only: bool) -> (Vec<CustomSetting>, Ve
 }
 
 /// `GET`: the settings of the header's group (or the ungrouped ones), with an `ETag`.
+#[utoipa::path(get, path = "/accounts/{accountId}/users/{userId}/custom_settings", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID"), ("X-DocuSign-User-Settings-Key" = Option<String>, Header)), responses((status = 200, body = CustomSettingsInformation), (status = 304, description = "Not modified"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -119,6 +125,7 @@ pub async fn get(
 
 /// `PUT`: adds or updates by name in the header's group; bad items are
 /// reported one by one; a result over the size limit is refused whole.
+#[utoipa::path(put, path = "/accounts/{accountId}/users/{userId}/custom_settings", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID"), ("X-DocuSign-User-Settings-Key" = Option<String>, Header)), request_body = CustomSettingsIn, responses((status = 200, body = CustomSettingsInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -130,6 +137,7 @@ pub async fn put(
 }
 
 /// `DELETE`: removes the named settings from the header's group.
+#[utoipa::path(delete, path = "/accounts/{accountId}/users/{userId}/custom_settings", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID"), ("X-DocuSign-User-Settings-Key" = Option<String>, Header)), request_body = CustomSettingsIn, responses((status = 200, body = CustomSettingsInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     ctx: InAccount,

@@ -11,8 +11,9 @@ use roster_domain::Error;
 use roster_store::{GroupChange, NewGroup};
 use serde::{Deserialize, Serialize};
 
-use super::users::{bounded, page_params, per_item, target_user};
-use super::wire::{IdValue, Paging, UserInfo, UserRef};
+use super::users::{bounded, page_params, per_item, target_user, UserInfoListIn, UsersResponse};
+use super::wire::{IdValue, Paging, UserInfo};
+use crate::error::DocuSignErrors;
 use crate::error::{ApiResult, ErrorDetails};
 use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams, QueryParams};
@@ -21,7 +22,7 @@ use crate::AppState;
 /// Longest group name.
 const GROUP_NAME_MAX: usize = 100;
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupOut {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,36 +51,26 @@ impl From<&Group> for GroupOut {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct GroupInformation {
     groups: Vec<GroupOut>,
     #[serde(flatten)]
     paging: Option<Paging>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupIn {
+    #[schema(value_type = Option<String>)]
     group_id: Option<IdValue>,
     group_name: Option<String>,
+    #[schema(value_type = Option<String>)]
     permission_profile_id: Option<IdValue>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct GroupInformationIn {
     groups: Option<Vec<GroupIn>>,
-}
-
-#[derive(Deserialize)]
-pub struct UserInfoListIn {
-    users: Option<Vec<UserRef>>,
-}
-
-#[derive(Serialize)]
-pub struct UsersResponse {
-    users: Vec<UserInfo>,
-    #[serde(flatten)]
-    paging: Option<Paging>,
 }
 
 pub fn group_id(raw: &str) -> Result<i64, Error> {
@@ -99,6 +90,7 @@ fn echo(result: &Result<Group, Error>, id: Option<String>, name: Option<String>)
 
 /// `GET /groups`: `count`, `start_position`, `search_text`, `group_type`,
 /// `include_usercount` (default true).
+#[utoipa::path(get, path = "/accounts/{accountId}/groups", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("count" = Option<String>, Query), ("start_position" = Option<String>, Query), ("search_text" = Option<String>, Query), ("group_type" = Option<String>, Query), ("include_usercount" = Option<String>, Query)), responses((status = 200, body = GroupInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -137,6 +129,7 @@ pub async fn list(
 }
 
 /// `POST /groups`: 201, one result per group, failures with `errorDetails`.
+#[utoipa::path(post, path = "/accounts/{accountId}/groups", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID")), request_body = GroupInformationIn, responses((status = 201, body = GroupInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -159,6 +152,7 @@ pub async fn create(
 }
 
 /// `PUT /groups`: renames groups and sets their permission profile.
+#[utoipa::path(put, path = "/accounts/{accountId}/groups", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID")), request_body = GroupInformationIn, responses((status = 200, body = GroupInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -187,6 +181,7 @@ pub async fn update(
 }
 
 /// `DELETE /groups`: deletes custom groups (`{"groups": [{"groupId"}]}`).
+#[utoipa::path(delete, path = "/accounts/{accountId}/groups", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID")), request_body = GroupInformationIn, responses((status = 200, body = GroupInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -205,6 +200,7 @@ pub async fn delete(
 }
 
 /// `GET /groups/{groupId}/users`: a page of members, with the group's `ETag`.
+#[utoipa::path(get, path = "/accounts/{accountId}/groups/{groupId}/users", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("groupId" = String, Path), ("count" = Option<String>, Query), ("start_position" = Option<String>, Query)), responses((status = 200, body = UsersResponse), (status = 304, description = "Not modified"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn members(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -227,6 +223,7 @@ pub async fn members(
 }
 
 /// `PUT /groups/{groupId}/users`: adds users, each on its own.
+#[utoipa::path(put, path = "/accounts/{accountId}/groups/{groupId}/users", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("groupId" = String, Path)), request_body = UserInfoListIn, responses((status = 200, body = UsersResponse), DocuSignErrors), security(("bearer" = [])))]
 pub async fn add_members(
     state: State<AppState>,
     ctx: InAccount,
@@ -238,6 +235,7 @@ pub async fn add_members(
 }
 
 /// `DELETE /groups/{groupId}/users`: removes users, each on its own.
+#[utoipa::path(delete, path = "/accounts/{accountId}/groups/{groupId}/users", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("groupId" = String, Path)), request_body = UserInfoListIn, responses((status = 200, body = UsersResponse), DocuSignErrors), security(("bearer" = [])))]
 pub async fn remove_members(
     state: State<AppState>,
     ctx: InAccount,

@@ -10,36 +10,22 @@ mod settings;
 mod users;
 pub mod wire;
 
-use axum::routing::get;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/accounts/{accountId}", get(accounts::get_account))
-        .route(
-            "/accounts/{accountId}/users",
-            get(users::list).post(users::create).put(users::update_many).delete(users::close_many),
-        )
-        .route("/accounts/{accountId}/users/{userId}", get(users::get_one).put(users::update_one))
-        .route("/accounts/{accountId}/users/{userId}/settings", get(settings::get).put(settings::put))
-        .route("/accounts/{accountId}/permission_profiles", get(profiles::list).post(profiles::create))
-        .route(
-            "/accounts/{accountId}/permission_profiles/{permissionProfileId}",
-            get(profiles::get).put(profiles::update).delete(profiles::delete),
-        )
-        .route(
-            "/accounts/{accountId}/groups",
-            get(groups::list).post(groups::create).put(groups::update).delete(groups::delete),
-        )
-        .route(
-            "/accounts/{accountId}/groups/{groupId}/users",
-            get(groups::members).put(groups::add_members).delete(groups::remove_members),
-        )
-        .route("/accounts/{accountId}/users/{userId}/profile", get(profile::get).put(profile::put))
-        .route(
-            "/accounts/{accountId}/users/{userId}/custom_settings",
-            get(custom_settings::get).put(custom_settings::put).delete(custom_settings::delete),
-        )
+/// Every DocuSign route, registered once for the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(accounts::get_account))
+        .routes(routes!(users::list, users::create, users::update_many, users::close_many))
+        .routes(routes!(users::get_one, users::update_one))
+        .routes(routes!(settings::get, settings::put))
+        .routes(routes!(profile::get, profile::put))
+        .routes(routes!(custom_settings::get, custom_settings::put, custom_settings::delete))
+        .routes(routes!(profiles::list, profiles::create))
+        .routes(routes!(profiles::get, profiles::update, profiles::delete))
+        .routes(routes!(groups::list, groups::create, groups::update, groups::delete))
+        .routes(routes!(groups::members, groups::add_members, groups::remove_members))
 }

@@ -15,15 +15,17 @@ use serde_json::json;
 use super::users::{address, target_user};
 use super::wire::{ds_date, flag, AddressInformation, StrBool, UserInformation};
 use crate::error::ApiResult;
+use crate::error::DocuSignErrors;
 use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams};
 use crate::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UserProfile {
     #[serde(skip_serializing_if = "Option::is_none")]
     address: Option<AddressInformation>,
+    #[schema(value_type = Vec<Object>)]
     authentication_methods: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     company_name: Option<String>,
@@ -33,26 +35,31 @@ struct UserProfile {
     display_usage_history: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<String>,
+    #[schema(value_type = Object)]
     usage_history: serde_json::Value,
     user_details: UserInformation,
     user_profile_last_modified_date: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserProfileIn {
     address: Option<AddressInformation>,
     company_name: Option<String>,
+    #[schema(value_type = Option<bool>)]
     display_organization_info: Option<StrBool>,
+    #[schema(value_type = Option<bool>)]
     display_personal_info: Option<StrBool>,
+    #[schema(value_type = Option<bool>)]
     display_profile: Option<StrBool>,
+    #[schema(value_type = Option<bool>)]
     display_usage_history: Option<StrBool>,
     title: Option<String>,
     user_details: Option<NameDetails>,
 }
 
 /// The part of `userDetails` a profile update may change: the names.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct NameDetails {
     user_name: Option<String>,
@@ -92,6 +99,7 @@ fn to_wire(m: &Member) -> UserProfile {
 }
 
 /// `GET /users/{userId}/profile`, with an `ETag`.
+#[utoipa::path(get, path = "/accounts/{accountId}/users/{userId}/profile", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID")), responses((status = 200, body = UserProfile), (status = 304, description = "Not modified"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -106,6 +114,7 @@ pub async fn get(
 
 /// `PUT /users/{userId}/profile`: 200 with no body. Name parts in
 /// `userDetails` win over its `userName`, which is then derived from them.
+#[utoipa::path(put, path = "/accounts/{accountId}/users/{userId}/profile", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID")), request_body = UserProfileIn, responses((status = 200, description = "Saved; no body"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     ctx: InAccount,

@@ -16,11 +16,12 @@ use serde_json::{Map, Value};
 use super::settings::{document, from_wire};
 use super::wire::{ds_date, UserRef};
 use crate::error::ApiResult;
+use crate::error::DocuSignErrors;
 use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams, QueryParams};
 use crate::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionProfileOut {
     permission_profile_id: String,
@@ -30,19 +31,21 @@ pub struct PermissionProfileOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     user_count: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     settings: Option<Map<String, Value>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionProfileInformation {
     permission_profiles: Vec<PermissionProfileOut>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionProfileIn {
     permission_profile_name: Option<String>,
+    #[schema(value_type = Option<Object>)]
     settings: Option<Map<String, Value>>,
     users: Option<Vec<UserRef>>,
 }
@@ -104,6 +107,7 @@ fn single(query: &QueryParams) -> Result<Shown, Error> {
 }
 
 /// `GET /permission_profiles`: without `include`, no settings (as DocuSign).
+#[utoipa::path(get, path = "/accounts/{accountId}/permission_profiles", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("include" = Option<String>, Query)), responses((status = 200, body = PermissionProfileInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -125,6 +129,7 @@ pub async fn list(
 }
 
 /// `POST /permission_profiles`: 201 with the new profile.
+#[utoipa::path(post, path = "/accounts/{accountId}/permission_profiles", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("include" = Option<String>, Query)), request_body = PermissionProfileIn, responses((status = 201, body = PermissionProfileOut), DocuSignErrors), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -141,6 +146,7 @@ pub async fn create(
 }
 
 /// `GET /permission_profiles/{id}`, with an `ETag`.
+#[utoipa::path(get, path = "/accounts/{accountId}/permission_profiles/{permissionProfileId}", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("permissionProfileId" = String, Path), ("include" = Option<String>, Query)), responses((status = 200, body = PermissionProfileOut), (status = 304, description = "Not modified"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -156,6 +162,7 @@ pub async fn get(
 }
 
 /// `PUT /permission_profiles/{id}`: merges settings, renames, assigns `users`.
+#[utoipa::path(put, path = "/accounts/{accountId}/permission_profiles/{permissionProfileId}", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("permissionProfileId" = String, Path), ("include" = Option<String>, Query)), request_body = PermissionProfileIn, responses((status = 200, body = PermissionProfileOut), DocuSignErrors), security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -190,6 +197,7 @@ pub async fn update(
 }
 
 /// `DELETE /permission_profiles/{id}[?move_users_to=ID]`: 200 with no body.
+#[utoipa::path(delete, path = "/accounts/{accountId}/permission_profiles/{permissionProfileId}", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("permissionProfileId" = String, Path), ("move_users_to" = Option<String>, Query)), responses((status = 200, description = "Deleted; no body"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     ctx: InAccount,

@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use super::users::target_user;
 use super::wire::{ds_date, flag, StrBool};
 use crate::error::ApiResult;
+use crate::error::DocuSignErrors;
 use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams};
 use crate::AppState;
@@ -152,6 +153,7 @@ fn value_to_wire(v: &Setting) -> Value {
 }
 
 /// `GET /users/{userId}/settings`, with an `ETag`.
+#[utoipa::path(get, path = "/accounts/{accountId}/users/{userId}/settings", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID")), responses((status = 200, body = Object, description = "userSettingsInformation"), (status = 304, description = "Not modified"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -166,6 +168,7 @@ pub async fn get(
 }
 
 /// `PUT /users/{userId}/settings`: merges; 200 with no body.
+#[utoipa::path(put, path = "/accounts/{accountId}/users/{userId}/settings", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID")), request_body = Object, responses((status = 200, description = "Saved; no body"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     ctx: InAccount,

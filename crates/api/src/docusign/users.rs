@@ -20,6 +20,7 @@ use super::wire::{
     AddressInformation, NewUser, Paging, StrBool, UserInfo, UserInformation, UserInformationIn, UserRef, MIN_DATE,
 };
 use crate::auth::hash_password;
+use crate::error::DocuSignErrors;
 use crate::error::{ApiResult, ErrorDetails};
 use crate::etag::{if_match, not_modified, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams, QueryParams};
@@ -31,41 +32,45 @@ pub const BULK_MAX: usize = 500;
 /// Largest page of the users list.
 pub const PAGE_MAX: u64 = 100;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UserInformationList {
     pub users: Vec<UserInformation>,
     #[serde(flatten)]
     pub paging: Option<Paging>,
 }
 
-#[derive(Serialize)]
+/// `usersResponse`: users, with paging when it is a list.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UsersResponse {
     pub users: Vec<UserInfo>,
+    #[serde(flatten)]
+    pub paging: Option<Paging>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewUsersDefinition {
     new_users: Option<Vec<UserInformationIn>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewUsersSummary {
     new_users: Vec<NewUser>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UserInformationListIn {
     users: Option<Vec<UserInformationIn>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UserInfoListIn {
-    users: Option<Vec<UserRef>>,
+    pub users: Option<Vec<UserRef>>,
 }
 
 /// `GET /users`: a page of the account's members.
+#[utoipa::path(get, path = "/accounts/{accountId}/users", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("count" = Option<String>, Query), ("start_position" = Option<String>, Query), ("email" = Option<String>, Query), ("email_substring" = Option<String>, Query), ("user_name_substring" = Option<String>, Query), ("status" = Option<String>, Query), ("additional_info" = Option<String>, Query), ("group_id" = Option<String>, Query), ("not_group_id" = Option<String>, Query)), responses((status = 200, body = UserInformationList), DocuSignErrors), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -143,6 +148,7 @@ async fn groups_param(state: &AppState, ctx: &InAccount, query: &QueryParams, na
 
 /// `POST /users`: creates up to 500 users; 201 with one `newUser` per input,
 /// failed ones carrying `errorDetails`.
+#[utoipa::path(post, path = "/accounts/{accountId}/users", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID")), request_body = NewUsersDefinition, responses((status = 201, body = NewUsersSummary), DocuSignErrors), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -181,6 +187,7 @@ pub async fn create(
 }
 
 /// `PUT /users`: partial update of several users, each on its own.
+#[utoipa::path(put, path = "/accounts/{accountId}/users", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("allow_all_languages" = Option<String>, Query)), request_body = UserInformationListIn, responses((status = 200, body = UserInformationList), DocuSignErrors), security(("bearer" = [])))]
 pub async fn update_many(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -212,6 +219,7 @@ pub async fn update_many(
 }
 
 /// `DELETE /users`: closes users (they stay, with `userStatus` `Closed`).
+#[utoipa::path(delete, path = "/accounts/{accountId}/users", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("delete" = Option<String>, Query)), request_body = UserInfoListIn, responses((status = 200, body = UsersResponse), DocuSignErrors), security(("bearer" = [])))]
 pub async fn close_many(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -238,11 +246,12 @@ pub async fn close_many(
             Err(e) => UserInfo { user_id, error_details: Some(e.into()), ..Default::default() },
         })
         .collect();
-    Ok(Json(UsersResponse { users }))
+    Ok(Json(UsersResponse { users, paging: None }))
 }
 
 /// `GET /users/{userId}`, with an `ETag` (`additional_info=true` adds the
 /// ungrouped custom settings).
+#[utoipa::path(get, path = "/accounts/{accountId}/users/{userId}", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID"), ("additional_info" = Option<String>, Query)), responses((status = 200, body = UserInformation), (status = 304, description = "Not modified"), DocuSignErrors), security(("bearer" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     ctx: InAccount,
@@ -298,6 +307,7 @@ async fn detailed(
 }
 
 /// `PUT /users/{userId}`: partial update of one user (`If-Match` honoured).
+#[utoipa::path(put, path = "/accounts/{accountId}/users/{userId}", tag = "DocuSign", params(("accountId" = String, Path, description = "The account number or GUID"), ("userId" = String, Path, description = "The user GUID")), request_body = UserInformationIn, responses((status = 200, body = UserInformation), DocuSignErrors), security(("bearer" = [])))]
 pub async fn update_one(
     State(state): State<AppState>,
     ctx: InAccount,

@@ -97,7 +97,7 @@ pub fn ds_date(t: Timestamp) -> String {
 /// .NET's `DateTime.MinValue` as DocuSign prints it on failed items.
 pub const MIN_DATE: &str = "0001-01-01T08:00:00.0000000Z";
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddressInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,7 +138,7 @@ impl From<&Address> for AddressInformation {
 
 /// `userInformation` as clients send it (create, update). Unknown fields are
 /// ignored; absent fields leave the user unchanged.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInformationIn {
     pub user_id: Option<String>,
@@ -154,17 +154,21 @@ pub struct UserInformationIn {
     pub country_code: Option<String>,
     pub password: Option<String>,
     pub user_status: Option<String>,
+    #[schema(value_type = Option<bool>)]
     pub is_admin: Option<StrBool>,
+    #[schema(value_type = Option<String>)]
     pub permission_profile_id: Option<IdValue>,
     pub work_address: Option<AddressInformation>,
     pub home_address: Option<AddressInformation>,
+    #[schema(value_type = Option<Object>)]
     pub user_settings: Option<serde_json::Map<String, serde_json::Value>>,
     /// Items are read loosely so that each bad one can be named.
+    #[schema(value_type = Option<Vec<Object>>)]
     pub custom_settings: Option<Vec<serde_json::Value>>,
 }
 
 /// `userInformation` as Roster answers it.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -220,6 +224,7 @@ pub struct UserInformation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub home_address: Option<AddressInformation>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub user_settings: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_settings: Option<Vec<super::custom_settings::NameValue>>,
@@ -268,7 +273,7 @@ impl From<&Member> for UserInformation {
 }
 
 /// A `newUser` of the create response.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewUser {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -310,7 +315,7 @@ impl From<&Member> for NewUser {
 }
 
 /// A `userInfo` (close response, group members).
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -350,7 +355,7 @@ impl From<&Member> for UserInfo {
 }
 
 /// `{"userId": ...}` items of `userInfoList` requests.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRef {
     pub user_id: Option<String>,
@@ -358,7 +363,7 @@ pub struct UserRef {
 
 /// The paging fields shared by list responses; every number is a string and
 /// the URIs are relative to `/restapi/v2.1`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Paging {
     pub result_set_size: String,
