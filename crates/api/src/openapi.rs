@@ -4,9 +4,10 @@
 
 use axum::extract::State;
 use axum::http::header;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::{OpenApi, RefOr};
 
 use crate::AppState;
 
@@ -38,6 +39,16 @@ pub fn finish(mut api: OpenApi, tenant: &str) -> String {
         {
             if let Some(op) = op {
                 op.operation_id = Some(format!("{method}{slug}"));
+                // OpenAPI requires a description on every response.
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let RefOr::T(response) = response {
+                        if response.description.is_empty() {
+                            let reason = status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok());
+                            response.description =
+                                reason.and_then(|s| s.canonical_reason()).unwrap_or("Response").to_owned();
+                        }
+                    }
+                }
             }
         }
     }
