@@ -55,7 +55,7 @@ impl From<&Group> for GroupOut {
 pub struct GroupInformation {
     groups: Vec<GroupOut>,
     #[serde(flatten)]
-    paging: Option<Paging>,
+    paging: Paging,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -125,7 +125,7 @@ pub async fn list(
         .collect();
     let base = format!("/accounts/{}/groups", ctx.account.id);
     let paging = Paging::new(&base, &echoed, start, count, page.items.len() as u64, page.total);
-    Ok(Json(GroupInformation { groups, paging: Some(paging) }))
+    Ok(Json(GroupInformation { groups, paging }))
 }
 
 /// `POST /groups`: 201, one result per group, failures with `errorDetails`.
@@ -148,7 +148,7 @@ pub async fn create(
         .collect();
     let results = per_item(validated, |valid| state.store.create_groups(&ctx.actor, valid)).await?;
     let groups = results.iter().zip(&inputs).map(|(r, g)| echo(r, None, g.group_name.clone())).collect();
-    Ok((StatusCode::CREATED, Json(GroupInformation { groups, paging: None })).into_response())
+    Ok((StatusCode::CREATED, Json(GroupInformation { groups, paging: Paging::default() })).into_response())
 }
 
 /// `PUT /groups`: renames groups and sets their permission profile.
@@ -177,7 +177,7 @@ pub async fn update(
         .zip(&inputs)
         .map(|(r, g)| echo(r, g.group_id.as_ref().map(|i| i.0.clone()), g.group_name.clone()))
         .collect();
-    Ok(Json(GroupInformation { groups, paging: None }))
+    Ok(Json(GroupInformation { groups, paging: Paging::default() }))
 }
 
 /// `DELETE /groups`: deletes custom groups (`{"groups": [{"groupId"}]}`).
@@ -196,7 +196,7 @@ pub async fn delete(
     let results = per_item(validated, |valid| state.store.delete_groups(&ctx.actor, valid)).await?;
     let groups =
         results.iter().zip(&inputs).map(|(r, g)| echo(r, g.group_id.as_ref().map(|i| i.0.clone()), None)).collect();
-    Ok(Json(GroupInformation { groups, paging: None }))
+    Ok(Json(GroupInformation { groups, paging: Paging::default() }))
 }
 
 /// `GET /groups/{groupId}/users`: a page of members, with the group's `ETag`.
@@ -219,7 +219,7 @@ pub async fn members(
     let base = format!("/accounts/{}/groups/{}/users", ctx.account.id, group.id);
     let paging = Paging::new(&base, &[], start, count, page.items.len() as u64, page.total);
     let users = page.items.iter().map(UserInfo::from).collect();
-    Ok(tagged(&tag, Json(UsersResponse { users, paging: Some(paging) })))
+    Ok(tagged(&tag, Json(UsersResponse { users, paging })))
 }
 
 /// `PUT /groups/{groupId}/users`: adds users, each on its own.
@@ -272,5 +272,5 @@ async fn change_members(
             Err(e) => UserInfo { user_id: u.user_id.clone(), error_details: Some(e.into()), ..Default::default() },
         })
         .collect();
-    Ok(Json(UsersResponse { users, paging: None }))
+    Ok(Json(UsersResponse { users, paging: Paging::default() }))
 }

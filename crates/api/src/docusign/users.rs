@@ -36,7 +36,7 @@ pub const PAGE_MAX: u64 = 100;
 pub struct UserInformationList {
     pub users: Vec<UserInformation>,
     #[serde(flatten)]
-    pub paging: Option<Paging>,
+    pub paging: Paging,
 }
 
 /// `usersResponse`: users, with paging when it is a list.
@@ -44,7 +44,7 @@ pub struct UserInformationList {
 pub struct UsersResponse {
     pub users: Vec<UserInfo>,
     #[serde(flatten)]
-    pub paging: Option<Paging>,
+    pub paging: Paging,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -113,7 +113,7 @@ pub async fn list(
             .collect();
     let base = format!("/accounts/{}/users", ctx.account.id);
     let paging = Paging::new(&base, &echoed, start, count, page.items.len() as u64, page.total);
-    Ok(Json(UserInformationList { users, paging: Some(paging) }))
+    Ok(Json(UserInformationList { users, paging }))
 }
 
 /// The paging parameters of a list: (`start_position`, `count` from 1 to 100, default 100).
@@ -215,7 +215,7 @@ pub async fn update_many(
             Err(e) => UserInformation { user_id, error_details: Some(ErrorDetails::from(e)), ..Default::default() },
         })
         .collect();
-    Ok(Json(UserInformationList { users, paging: None }))
+    Ok(Json(UserInformationList { users, paging: Paging::default() }))
 }
 
 /// `DELETE /users`: closes users (they stay, with `userStatus` `Closed`).
@@ -246,7 +246,7 @@ pub async fn close_many(
             Err(e) => UserInfo { user_id, error_details: Some(e.into()), ..Default::default() },
         })
         .collect();
-    Ok(Json(UsersResponse { users, paging: None }))
+    Ok(Json(UsersResponse { users, paging: Paging::default() }))
 }
 
 /// `GET /users/{userId}`, with an `ETag` (`additional_info=true` adds the

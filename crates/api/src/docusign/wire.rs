@@ -363,12 +363,16 @@ pub struct UserRef {
 
 /// The paging fields shared by list responses; every number is a string and
 /// the URIs are relative to `/restapi/v2.1`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// Absent altogether on answers that are not pages (bulk updates).
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Paging {
-    pub result_set_size: String,
-    pub total_set_size: String,
-    pub start_position: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_set_size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_set_size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_position: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_position: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -390,9 +394,9 @@ impl Paging {
             q
         };
         Paging {
-            result_set_size: returned.to_string(),
-            total_set_size: total.to_string(),
-            start_position: start.to_string(),
+            result_set_size: Some(returned.to_string()),
+            total_set_size: Some(total.to_string()),
+            start_position: Some(start.to_string()),
             end_position: (returned > 0).then(|| (start + returned - 1).to_string()),
             next_uri: (start + returned < total && returned > 0).then(|| uri(start + returned)),
             previous_uri: (start > 0).then(|| uri(start.saturating_sub(count))),
