@@ -54,16 +54,7 @@ async fn first_start_creates_an_admin_with_a_generated_password_printed_once() {
     let password =
         text.split("Generated password (shown only now): ").nth(1).unwrap().lines().next().unwrap().to_owned();
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/oauth/token", s.base))
-        .form(&[("grant_type", "password"), ("username", "admin@localhost"), ("password", &password)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(token["access_token"].is_string(), "{token}");
+    assert!(common::password_grant(&http, &s.base, "admin@localhost", &password).await.is_ok());
     // The ready curl line works as printed.
     let curl_token = text.split("Bearer ").nth(1).unwrap().split('\'').next().unwrap();
     let url = text.split("' ").last().unwrap().trim();
@@ -84,13 +75,7 @@ async fn first_start_uses_the_configured_admin_and_sigterm_stops_gracefully() {
     let text = s.first_start.join("\n");
     assert!(text.contains("boss@example.com") && !text.contains("boss-password-1"), "{text}");
     let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{}/oauth/token", s.base))
-        .form(&[("grant_type", "password"), ("username", "boss@example.com"), ("password", "boss-password-1")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert!(common::password_grant(&http, &s.base, "boss@example.com", "boss-password-1").await.is_ok());
     let status = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = s.child.wait().unwrap();

@@ -19,19 +19,9 @@ const KILL_AFTER: usize = 150;
 const WRITERS: usize = 12;
 
 async fn login(http: &reqwest::Client, base: &str) -> (String, String) {
-    let t: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[("grant_type", "password"), ("username", ADMIN), ("password", ADMIN_PW)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = t["access_token"].as_str().unwrap().to_owned();
-    let info: Value =
-        http.get(format!("{base}/oauth/userinfo")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-    (token, info["accounts"][0]["account_id"].as_str().unwrap().to_owned())
+    let token = password_grant(http, base, ADMIN, ADMIN_PW).await.expect("admin login");
+    let account = first_account(http, base, &token).await;
+    (token, account)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -31,16 +31,7 @@ impl Nodes {
         let b = serve(&db.url, &env);
         let http = reqwest::Client::new();
         let token = token(&http, &a.base).await;
-        let info: Value = http
-            .get(format!("{}/oauth/userinfo", b.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let account = info["accounts"][0]["account_id"].as_str().expect("one account").to_owned();
+        let account = first_account(&http, &b.base, &token).await;
         Some(Nodes { a, b, http, account, token, _db: db })
     }
 
@@ -50,16 +41,7 @@ impl Nodes {
 }
 
 async fn token(http: &reqwest::Client, base: &str) -> String {
-    let body: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[("grant_type", "password"), ("username", ADMIN), ("password", ADMIN_PW)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().expect("token").to_owned()
+    password_grant(http, base, ADMIN, ADMIN_PW).await.expect("admin login")
 }
 
 #[tokio::test]

@@ -395,33 +395,32 @@ async fn hashed(password: Option<Password>) -> Result<Option<PasswordHash>, Erro
 }
 
 /// A create item, validated; the password comes back apart, to be hashed.
+/// It is read as a patch (the same rules per field), then the fields a new
+/// user must have are required.
 fn new_member(u: UserInformationIn) -> Result<(NewMember, Option<Password>), Error> {
-    let email = Email::parse("email", u.email.as_deref().ok_or_else(|| Error::invalid("email", "is required"))?)?;
+    let email = u.email.as_deref().ok_or_else(|| Error::invalid("email", "is required"))?;
     let user_name = required_text("userName", u.user_name.as_deref().unwrap_or_default(), NAME_MAX)?;
-    let opt = |field: &str, v: &Option<String>, max: usize| -> Result<Option<String>, Error> {
-        v.as_deref().map(|v| optional_text(field, v, max)).transpose().map(Option::flatten)
-    };
-    let password = u.password.as_deref().map(|p| Password::parse("password", p)).transpose()?;
+    let (patch, password) = user_patch(&u)?;
     let new = NewMember {
-        email,
+        email: Email::parse("email", email)?,
         user_name,
         names: PersonalNames {
-            first_name: opt("firstName", &u.first_name, NAME_MAX)?,
-            middle_name: opt("middleName", &u.middle_name, NAME_MAX)?,
-            last_name: opt("lastName", &u.last_name, NAME_MAX)?,
-            suffix_name: opt("suffixName", &u.suffix_name, NAME_MAX)?,
-            title: opt("title", &u.title, NAME_MAX)?,
+            first_name: patch.first_name.flatten(),
+            middle_name: patch.middle_name.flatten(),
+            last_name: patch.last_name.flatten(),
+            suffix_name: patch.suffix_name.flatten(),
+            title: patch.title.flatten(),
         },
-        job_title: opt("jobTitle", &u.job_title, TEXT_MAX)?,
-        company: opt("company", &u.company, TEXT_MAX)?,
-        country_code: opt("countryCode", &u.country_code, TEXT_MAX)?,
-        work_address: u.work_address.as_ref().map(|a| address("workAddress", a)).transpose()?,
-        home_address: u.home_address.as_ref().map(|a| address("homeAddress", a)).transpose()?,
+        job_title: patch.job_title.flatten(),
+        company: patch.company.flatten(),
+        country_code: patch.country_code.flatten(),
+        work_address: patch.work_address,
+        home_address: patch.home_address,
         password_hash: None,
-        status: u.user_status.as_deref().map(str::parse).transpose()?,
-        profile: u.permission_profile_id.as_ref().map(|p| p.0.parse::<ProfileId>()).transpose()?,
-        is_admin: u.is_admin.is_some_and(|StrBool(b)| b),
-        settings: u.user_settings.as_ref().map(|s| settings::from_wire(s, USER_FIELDS, "userSettings.")).transpose()?,
+        status: patch.status,
+        profile: patch.profile,
+        is_admin: patch.is_admin.unwrap_or(false),
+        settings: patch.settings,
         custom_settings: match &u.custom_settings {
             None => Vec::new(),
             Some(items) => {

@@ -201,20 +201,7 @@ impl TestApp {
 
     /// A token through the OAuth password grant.
     pub async fn login(&self, email: &str, password: &str) -> Result<String, (StatusCode, Value)> {
-        let resp = self
-            .http
-            .post(self.url("/oauth/token"))
-            .form(&[("grant_type", "password"), ("username", email), ("password", password)])
-            .send()
-            .await
-            .expect("token request");
-        let status = resp.status();
-        let body: Value = resp.json().await.expect("json");
-        if status == StatusCode::OK {
-            Ok(body["access_token"].as_str().expect("access_token").to_owned())
-        } else {
-            Err((status, body))
-        }
+        password_grant(&self.http, &self.base, email, password).await
     }
 
     /// A user with a password, logged in: (userId, token).
@@ -223,6 +210,36 @@ impl TestApp {
         let token = self.login(email, PASSWORD).await.expect("login");
         (id, token)
     }
+}
+
+/// A token from the server at `base` through the OAuth password grant, or
+/// the refusal.
+pub async fn password_grant(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> Result<String, (StatusCode, Value)> {
+    let resp = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[("grant_type", "password"), ("username", email), ("password", password)])
+        .send()
+        .await
+        .expect("token request");
+    let status = resp.status();
+    let body: Value = resp.json().await.expect("json");
+    if status == StatusCode::OK {
+        Ok(body["access_token"].as_str().expect("access_token").to_owned())
+    } else {
+        Err((status, body))
+    }
+}
+
+/// The GUID of the token holder's first account (from `/oauth/userinfo`).
+pub async fn first_account(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let info: Value =
+        http.get(format!("{base}/oauth/userinfo")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    info["accounts"][0]["account_id"].as_str().expect("an account").to_owned()
 }
 
 /// The `errorCode` of an error body.
