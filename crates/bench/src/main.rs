@@ -1,0 +1,435 @@
+//! `roster-bench`: starts Roster (or targets a running one), seeds N users
+//! through the public API, then runs each scenario as a closed loop of C
+//! connections for D seconds. Prints a table and writes JSON: requests per
+//! second, p50/p99/max latency, errors, and the server's peak RSS; every
+//! figure is also given as a ratio to the `GET /healthz` floor of the same run,
+//! since shared machines drift.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use hdrhistogram::Histogram;
+use reqwest::{Client, Method};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(about = "Benchmark a Roster server")]
+struct Args {
+    /// Database for the server the bench starts (default: a new SQLite file in a temp dir).
+    #[arg(long)]
+    database: Option<String>,
+    /// The roster binary to start (default: the one next to this program).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Users to seed.
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
+    /// Concurrent connections per scenario.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Where to write the JSON results.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Only these scenarios (comma-separated names); the floor always runs.
+    #[arg(long)]
+    only: Option<String>,
+}
+
+const ADMIN: &str = "bench@example.com";
+const PASSWORD: &str = "bench-password-1";
+const GROUP: &str = "bench";
+
+#[derive(Serialize)]
+struct Outcome {
+    scenario: &'static str,
+    requests: u64,
+    errors: u64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    rps_vs_floor: f64,
+    server_peak_rss_mb: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    database: String,
+    users: usize,
+    connections: usize,
+    duration_s: f64,
+    seed_seconds: f64,
+    startup_ms: f64,
+    scenarios: Vec<Outcome>,
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temp dir removed on drop (the bench needs nothing more of it).
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The database to use: the one given, or a new SQLite file (removed with the `TempDir`).
+fn database(args: &Args) -> anyhow::Result<(String, Option<TempDir>)> {
+    Ok(match &args.database {
+        Some(db) => (db.clone(), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("roster-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            (format!("sqlite://{}/roster.db", dir.display()), Some(TempDir(dir)))
+        }
+    })
+}
+
+/// Starts `roster serve` on `db` and returns it with the time it took to listen.
+fn start(args: &Args, db: &str) -> anyhow::Result<(Server, Duration)> {
+    let bin = match &args.server {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?.with_file_name("roster"),
+    };
+    let started = Instant::now();
+    let mut child = Command::new(&bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .env("ROSTER_ADMIN_EMAIL", ADMIN)
+        .env("ROSTER_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stdout.take().context("stdout")?).lines();
+    let base = loop {
+        let Some(line) = lines.next() else { bail!("roster exited before it listened") };
+        if let Some(b) = line?.strip_prefix("roster listening on ") {
+            break b.to_owned();
+        }
+    };
+    Ok((Server { child, base }, started.elapsed()))
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn call(
+    http: &Client,
+    method: Method,
+    url: &str,
+    token: &str,
+    body: Option<&Value>,
+    group: bool,
+) -> anyhow::Result<Value> {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    if group {
+        req = req.header("X-DocuSign-User-Settings-Key", GROUP);
+    }
+    let r = req.send().await?;
+    let status = r.status();
+    let text = r.text().await?;
+    if !status.is_success() {
+        bail!("{status}: {text}");
+    }
+    Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+}
+
+/// One request of a scenario; `i` numbers the requests of a worker.
+type Step = Arc<dyn Fn(u64) -> (Method, String, Option<Value>, bool) + Send + Sync>;
+
+async fn run(
+    http: &Client,
+    token: &str,
+    connections: usize,
+    duration: Duration,
+    step: Step,
+) -> (Histogram<u64>, u64, u64) {
+    let deadline = Instant::now() + duration;
+    let counter = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..connections)
+        .map(|_| {
+            let (http, token, step, counter) = (http.clone(), token.to_owned(), step.clone(), counter.clone());
+            tokio::spawn(async move {
+                let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+                let mut errors = 0;
+                while Instant::now() < deadline {
+                    let i = counter.fetch_add(1, Ordering::Relaxed);
+                    let (method, url, body, group) = step(i);
+                    let t = Instant::now();
+                    let ok = call(&http, method, &url, &token, body.as_ref(), group).await.is_ok();
+                    hist.record(t.elapsed().as_micros().max(1) as u64).expect("in range");
+                    errors += u64::from(!ok);
+                }
+                (hist, errors)
+            })
+        })
+        .collect();
+    let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut errors = 0;
+    for w in workers {
+        let (h, e) = w.await.expect("worker");
+        total.add(h).expect("same bounds");
+        errors += e;
+    }
+    let n = total.len();
+    (total, n, errors)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let (db, _dir) = database(&args)?;
+    let (server, _) = start(&args, &db)?;
+    let http = Client::builder().pool_max_idle_per_host(args.connections.max(1)).build()?;
+    let base = server.base.clone();
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[("grant_type", "password"), ("username", ADMIN), ("password", PASSWORD)])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["access_token"].as_str().context("token")?.to_owned();
+    let info: Value = http.get(format!("{base}/oauth/userinfo")).bearer_auth(&token).send().await?.json().await?;
+    let account = info["accounts"][0]["account_id"].as_str().context("account")?.to_owned();
+    let api = format!("{base}/restapi/v2.1/accounts/{account}");
+
+    // Seed through the public API: bulk creates of 500, several at a time.
+    let seeding = Instant::now();
+    let batches = args.users.div_ceil(500);
+    let mut ids: Vec<String> = Vec::with_capacity(args.users);
+    let mut pending = Vec::new();
+    for b in 0..batches {
+        let n = 500.min(args.users - b * 500);
+        let users: Vec<Value> = (0..n)
+            .map(|i| {
+                let k = b * 500 + i;
+                json!({"userName": format!("User {k}"), "email": format!("user{k}@bench.example"),
+                       "userSettings": {"locale": "fr"}, "customSettings": [{"name": "team", "value": "blue"}]})
+            })
+            .collect();
+        let (http, url, token) = (http.clone(), format!("{api}/users"), token.clone());
+        pending.push(tokio::spawn(async move {
+            call(&http, Method::POST, &url, &token, Some(&json!({"newUsers": users})), false).await
+        }));
+        if pending.len() == 4 || b + 1 == batches {
+            for p in pending.drain(..) {
+                let created = p.await??;
+                for u in created["newUsers"].as_array().context("newUsers")? {
+                    ids.push(u["userId"].as_str().context("a user failed to seed")?.to_owned());
+                }
+            }
+        }
+    }
+    let seed_seconds = seeding.elapsed().as_secs_f64();
+    // The sample the per-user scenarios cycle over, each with a grouped custom setting.
+    let sample: Arc<Vec<String>> = Arc::new(ids.iter().step_by((ids.len() / 1000).max(1)).cloned().collect());
+    for id in sample.iter() {
+        let body = json!({"customSettings": [{"name": "color", "value": "red"}]});
+        call(&http, Method::PUT, &format!("{api}/users/{id}/custom_settings"), &token, Some(&body), true).await?;
+    }
+
+    let pick = {
+        let sample = sample.clone();
+        move |i: u64| sample[(i as usize) % sample.len()].clone()
+    };
+    let created = Arc::new(AtomicU64::new(0));
+    let last = args.users.saturating_sub(99);
+    let scenarios: Vec<(&'static str, Step)> = vec![
+        (
+            "healthz",
+            Arc::new({
+                let base = base.clone();
+                move |_| (Method::GET, format!("{base}/healthz"), None, false)
+            }),
+        ),
+        (
+            "get_user",
+            Arc::new({
+                let (api, pick) = (api.clone(), pick.clone());
+                move |i| (Method::GET, format!("{api}/users/{}", pick(i)), None, false)
+            }),
+        ),
+        (
+            "get_settings",
+            Arc::new({
+                let (api, pick) = (api.clone(), pick.clone());
+                move |i| (Method::GET, format!("{api}/users/{}/settings", pick(i)), None, false)
+            }),
+        ),
+        (
+            "get_custom_group",
+            Arc::new({
+                let (api, pick) = (api.clone(), pick.clone());
+                move |i| (Method::GET, format!("{api}/users/{}/custom_settings", pick(i)), None, true)
+            }),
+        ),
+        (
+            "put_settings",
+            Arc::new({
+                let (api, pick) = (api.clone(), pick.clone());
+                move |i| {
+                    (
+                        Method::PUT,
+                        format!("{api}/users/{}/settings", pick(i)),
+                        Some(json!({"templateApplyNotify": i % 2 == 0})),
+                        false,
+                    )
+                }
+            }),
+        ),
+        (
+            "put_custom",
+            Arc::new({
+                let (api, pick) = (api.clone(), pick.clone());
+                move |i| {
+                    (
+                        Method::PUT,
+                        format!("{api}/users/{}/custom_settings", pick(i)),
+                        Some(json!({"customSettings": [{"name": "color", "value": i.to_string()}]})),
+                        true,
+                    )
+                }
+            }),
+        ),
+        (
+            "bulk_put_100",
+            Arc::new({
+                let (api, ids) = (api.clone(), Arc::new(ids.clone()));
+                move |i| {
+                    let start = (i as usize * 100) % ids.len().max(1);
+                    let users: Vec<Value> = ids
+                        .iter()
+                        .cycle()
+                        .skip(start)
+                        .take(100.min(ids.len()))
+                        .map(|id| json!({"userId": id, "jobTitle": format!("T{i}")}))
+                        .collect();
+                    (Method::PUT, format!("{api}/users"), Some(json!({"users": users})), false)
+                }
+            }),
+        ),
+        (
+            "list_first",
+            Arc::new({
+                let api = api.clone();
+                move |_| (Method::GET, format!("{api}/users?count=100"), None, false)
+            }),
+        ),
+        (
+            "list_last",
+            Arc::new({
+                let api = api.clone();
+                move |_| (Method::GET, format!("{api}/users?count=100&start_position={last}"), None, false)
+            }),
+        ),
+        (
+            "bulk_create_500",
+            Arc::new({
+                let api = api.clone();
+                let created = created.clone();
+                move |_| {
+                    let b = created.fetch_add(1, Ordering::Relaxed);
+                    let users: Vec<Value> = (0..500)
+                        .map(|k| json!({"userName": "New", "email": format!("new{b}-{k}@bench.example")}))
+                        .collect();
+                    (Method::POST, format!("{api}/users"), Some(json!({"newUsers": users})), false)
+                }
+            }),
+        ),
+    ];
+    let only: Option<Vec<String>> = args.only.as_ref().map(|o| o.split(',').map(|s| s.trim().to_owned()).collect());
+    let duration = Duration::from_secs_f64(args.duration);
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut floor = 0.0;
+    for (name, step) in scenarios {
+        if name != "healthz" && only.as_ref().is_some_and(|o| !o.iter().any(|n| n == name)) {
+            continue;
+        }
+        let started = Instant::now();
+        let (hist, requests, errors) = run(&http, &token, args.connections, duration, step).await;
+        let rps = requests as f64 / started.elapsed().as_secs_f64();
+        if name == "healthz" {
+            floor = rps;
+        }
+        outcomes.push(Outcome {
+            scenario: name,
+            requests,
+            errors,
+            rps,
+            p50_ms: hist.value_at_quantile(0.5) as f64 / 1000.0,
+            p99_ms: hist.value_at_quantile(0.99) as f64 / 1000.0,
+            max_ms: hist.max() as f64 / 1000.0,
+            rps_vs_floor: if floor > 0.0 { rps / floor } else { 0.0 },
+            server_peak_rss_mb: peak_rss_mb(server.child.id()),
+        });
+    }
+
+    // Start-up on the seeded database: stop the server and time a new one.
+    drop(server);
+    let (_restarted, startup) = start(&args, &db)?;
+    println!("database {db}; {} users seeded in {seed_seconds:.1} s; restart on it in {:.0} ms; {} connections, {:.1} s per scenario",
+        args.users, startup.as_secs_f64() * 1000.0, args.connections, args.duration);
+    println!(
+        "{:<18} {:>9} {:>7} {:>10} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "scenario", "requests", "errors", "req/s", "p50 ms", "p99 ms", "max ms", "vs floor", "peak MB"
+    );
+    for o in &outcomes {
+        println!(
+            "{:<18} {:>9} {:>7} {:>10.0} {:>8.2} {:>8.2} {:>9.2} {:>9.3} {:>9.1}",
+            o.scenario,
+            o.requests,
+            o.errors,
+            o.rps,
+            o.p50_ms,
+            o.p99_ms,
+            o.max_ms,
+            o.rps_vs_floor,
+            o.server_peak_rss_mb.unwrap_or(0.0)
+        );
+    }
+    let report = Report {
+        database: db,
+        users: args.users,
+        connections: args.connections,
+        duration_s: args.duration,
+        seed_seconds,
+        startup_ms: startup.as_secs_f64() * 1000.0,
+        scenarios: outcomes,
+    };
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+    }
+    if report.scenarios.iter().any(|o| o.errors > 0) {
+        bail!("some requests failed");
+    }
+    Ok(())
+}
