@@ -33,7 +33,7 @@ impl Store {
         if member_in(&mut conn, account, user).await?.is_none() {
             return Err(Error::UnknownUser(user.to_string()));
         }
-        group_of(&mut conn, account, user, group).await
+        settings_of(&mut conn, account, user, group, true).await
     }
 
     /// The ungrouped custom settings of several members (for `additional_info`).
@@ -79,7 +79,7 @@ impl Store {
         if member_in(&mut tx, actor.account_id, user).await?.is_none() {
             return Err(Error::UnknownUser(user.to_string()));
         }
-        let current = group_of(&mut tx, actor.account_id, user, group).await?;
+        let current = settings_of(&mut tx, actor.account_id, user, group, true).await?;
         if if_match.is_some_and(|tags| !tags.contains(&content_tag(&current))) {
             return Err(Error::PreconditionFailed);
         }
@@ -87,7 +87,7 @@ impl Store {
             CustomChange::Put(items) => {
                 let mut this_group = current;
                 custom_settings::merge(&mut this_group, &items);
-                let others = others_than(&mut tx, actor.account_id, user, group).await?;
+                let others = settings_of(&mut tx, actor.account_id, user, group, false).await?;
                 custom_settings::check_size(others.iter().chain(this_group.iter()))?;
                 upsert(&mut tx, actor.account_id, user, group, &items).await?;
             }
@@ -106,41 +106,25 @@ impl Store {
                 }
             }
         }
-        let after = group_of(&mut tx, actor.account_id, user, group).await?;
+        let after = settings_of(&mut tx, actor.account_id, user, group, true).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(after)
     }
 }
 
-/// Every custom setting of the member outside `group`.
-async fn others_than(
+/// The member's settings in `group` (or, with `inside` false, in every other
+/// group), oldest first.
+async fn settings_of(
     conn: &mut AnyConnection,
     account: AccountId,
     user: UserId,
     group: &str,
+    inside: bool,
 ) -> Result<Vec<CustomSetting>, Error> {
-    let rows = sqlx::query(
-        "SELECT name, value FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key <> $3 ORDER BY id",
-    )
-    .bind(account.0)
-    .bind(user.to_string())
-    .bind(group)
-    .fetch_all(conn)
-    .await
-    .map_err(db_error)?;
-    rows.iter().map(setting_from).collect()
-}
-
-/// One group of a member's settings, oldest first.
-async fn group_of(
-    conn: &mut AnyConnection,
-    account: AccountId,
-    user: UserId,
-    group: &str,
-) -> Result<Vec<CustomSetting>, Error> {
-    let rows = sqlx::query(
-        "SELECT name, value FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key = $3 ORDER BY id",
-    )
+    let op = if inside { "=" } else { "<>" };
+    let rows = sqlx::query(&format!(
+        "SELECT name, value FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key {op} $3 ORDER BY id"
+    ))
     .bind(account.0)
     .bind(user.to_string())
     .bind(group)
