@@ -115,6 +115,11 @@ impl QueryParams {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
+
+    /// The given parameters that are present, in order (what paging links repeat).
+    pub fn present<'k>(&self, names: &[&'k str]) -> Vec<(&'k str, String)> {
+        names.iter().filter_map(|k| self.get(k).map(|v| (*k, v.to_owned()))).collect()
+    }
 }
 
 /// The user behind the request's access token.

@@ -77,6 +77,11 @@ pub fn group_id(raw: &str) -> Result<i64, Error> {
     raw.trim().parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| Error::UnknownGroup(raw.chars().take(64).collect()))
 }
 
+/// The `groupId` an update or delete item must carry.
+fn required_group_id(g: &GroupIn) -> Result<i64, Error> {
+    group_id(&g.group_id.as_ref().ok_or_else(|| Error::invalid("groupId", "is required"))?.0)
+}
+
 fn profile(v: &Option<IdValue>) -> Result<Option<ProfileId>, Error> {
     v.as_ref().map(|p| p.0.parse()).transpose()
 }
@@ -119,10 +124,7 @@ pub async fn list(
         .zip(counts)
         .map(|(g, n)| GroupOut { users_count: n.map(|n| n.to_string()), ..g.into() })
         .collect();
-    let echoed: Vec<(&str, String)> = ["search_text", "group_type", "include_usercount"]
-        .into_iter()
-        .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
-        .collect();
+    let echoed = query.present(&["search_text", "group_type", "include_usercount"]);
     let base = format!("/accounts/{}/groups", ctx.account.id);
     let paging = Paging::new(&base, &echoed, start, count, page.items.len() as u64, page.total);
     Ok(Json(GroupInformation { groups, paging }))
@@ -163,9 +165,8 @@ pub async fn update(
     let validated = inputs
         .iter()
         .map(|g| {
-            let id = g.group_id.as_ref().ok_or_else(|| Error::invalid("groupId", "is required"))?;
             Ok(GroupChange {
-                id: group_id(&id.0)?,
+                id: required_group_id(g)?,
                 name: g.group_name.as_deref().map(|n| required_text("groupName", n, GROUP_NAME_MAX)).transpose()?,
                 profile: profile(&g.permission_profile_id)?,
             })
@@ -189,10 +190,7 @@ pub async fn delete(
 ) -> ApiResult<Json<GroupInformation>> {
     ctx.actor.ensure_can_manage_groups()?;
     let inputs = bounded("groups", body.groups)?;
-    let validated = inputs
-        .iter()
-        .map(|g| group_id(&g.group_id.as_ref().ok_or_else(|| Error::invalid("groupId", "is required"))?.0))
-        .collect();
+    let validated = inputs.iter().map(required_group_id).collect();
     let results = per_item(validated, |valid| state.store.delete_groups(&ctx.actor, valid)).await?;
     let groups =
         results.iter().zip(&inputs).map(|(r, g)| echo(r, g.group_id.as_ref().map(|i| i.0.clone()), None)).collect();

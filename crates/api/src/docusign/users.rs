@@ -106,11 +106,15 @@ pub async fn list(
     let page = state.store.list_members(ctx.account.id, &filter, start, count).await?;
     let users =
         detailed(&state, &ctx, &page.items, additional_info(&query)).await?.into_iter().map(|(info, _)| info).collect();
-    let echoed: Vec<(&str, String)> =
-        ["email", "email_substring", "user_name_substring", "status", "additional_info", "group_id", "not_group_id"]
-            .into_iter()
-            .filter_map(|k| query.get(k).map(|v| (k, v.to_owned())))
-            .collect();
+    let echoed = query.present(&[
+        "email",
+        "email_substring",
+        "user_name_substring",
+        "status",
+        "additional_info",
+        "group_id",
+        "not_group_id",
+    ]);
     let base = format!("/accounts/{}/users", ctx.account.id);
     let paging = Paging::new(&base, &echoed, start, count, page.items.len() as u64, page.total);
     Ok(Json(UserInformationList { users, paging }))
