@@ -117,7 +117,7 @@ impl Store {
         );
         let pool = |max: u32| {
             let pragmas = pragmas.clone();
-            AnyPoolOptions::new().max_connections(max).acquire_timeout(config.acquire_timeout).after_connect(
+            AnyPoolOptions::new().max_connections(max).acquire_timeout(config.acquire_timeout).test_before_acquire(false).after_connect(
                 move |conn, _| {
                     let pragmas = pragmas.clone();
                     Box::pin(async move {
