@@ -98,9 +98,11 @@ pub fn router(state: AppState) -> Router {
         .merge(akana::routes().route_layer(idempotent))
         .split_for_parts();
     let _ = state.openapi.set(openapi::finish(api, &state.config.tenant));
+    let durable = axum::middleware::from_fn_with_state(state.clone(), durable);
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(durable)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -109,6 +111,24 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A request that may have written is answered only once its writes are on
+/// disk (see [`Store::sync`]): concurrent writers share one flush.
+async fn durable(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let writes = !req.method().is_safe();
+    let response = next.run(req).await;
+    if writes {
+        if let Err(e) = state.store.sync().await {
+            return ApiError::from(e).into_response();
+        }
+    }
+    response
 }
 
 async fn not_found(req: Request) -> ApiError {

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod custom;
+mod durability;
 mod groups;
 mod idempotency;
 mod members;
@@ -85,6 +86,7 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    group_sync: Option<durability::GroupSync>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -108,33 +110,37 @@ impl Store {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-        let pragmas = format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-            match config.sqlite_synchronous {
-                SqliteSynchronous::Full => "FULL",
-                SqliteSynchronous::Normal => "NORMAL",
+        // `full` durability is kept by group commit (see `durability`), so
+        // SQLite itself never fsyncs on commit.
+        let group_sync = match (backend, config.sqlite_synchronous) {
+            (Backend::Sqlite, SqliteSynchronous::Full) => {
+                let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?.get_filename().to_owned();
+                (!url.contains(":memory:")).then(|| durability::GroupSync::start(file))
             }
-        );
+            _ => None,
+        };
+        let pragmas =
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
         let pool = |max: u32| {
-            let pragmas = pragmas.clone();
-            AnyPoolOptions::new().max_connections(max).acquire_timeout(config.acquire_timeout).test_before_acquire(false).after_connect(
-                move |conn, _| {
-                    let pragmas = pragmas.clone();
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(config.acquire_timeout)
+                .test_before_acquire(false)
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            conn.execute(pragmas.as_str()).await?;
+                            conn.execute(pragmas).await?;
                         }
                         Ok(())
                     })
-                },
-            )
+                })
         };
         let read = pool(config.max_connections).connect_with(options.clone()).await?;
         let write = match backend {
             Backend::Sqlite => pool(1).connect_with(options).await?,
             Backend::Postgres => read.clone(),
         };
-        Ok(Store { read, write, backend })
+        Ok(Store { read, write, backend, group_sync })
     }
 
     pub fn backend(&self) -> Backend {
@@ -192,7 +198,21 @@ impl Store {
         sqlx::raw_sql(sql).execute(&self.write).await.map(drop).map_err(db_error)
     }
 
+    /// Returns once every write committed so far is on disk; the HTTP layer
+    /// calls it before it answers any request that may have written. On
+    /// PostgreSQL, and on SQLite with `synchronous = normal`, commits are
+    /// already as durable as configured and this returns at once.
+    pub async fn sync(&self) -> Result<(), Error> {
+        match &self.group_sync {
+            Some(group) => group.sync().await,
+            None => Ok(()),
+        }
+    }
+
     pub async fn close(&self) {
+        if let Err(e) = self.sync().await {
+            tracing::error!(error = %e, "cannot flush the last writes at close");
+        }
         self.write.close().await;
         self.read.close().await;
     }
