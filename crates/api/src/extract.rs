@@ -146,7 +146,11 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or(Error::InvalidToken)?;
         let hash = token_hash(token);
-        let user_id = state.store.token_user(&hash, Timestamp::now()).await?.ok_or(Error::InvalidToken)?;
+        let (user_id, expires) =
+            state.cache.token(&hash, async { state.store.token(&hash).await?.ok_or(Error::InvalidToken) }).await?;
+        if expires <= Timestamp::now() {
+            return Err(Error::InvalidToken.into());
+        }
         Ok(Caller { user_id, token_hash: hash })
     }
 }
@@ -165,7 +169,8 @@ impl FromRequestParts<AppState> for InAccount {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let account_ref: AccountRef = PathParams::from_request_parts(parts, state).await?.get("accountId").parse()?;
-        let (account, actor) = state.store.actor(caller.user_id, account_ref).await?;
+        let key = (caller.user_id, account_ref);
+        let (account, actor) = state.cache.actor(key, state.store.actor(caller.user_id, account_ref)).await?;
         Ok(InAccount { account, actor })
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod akana;
 pub mod auth;
+pub mod cache;
 pub mod docusign;
 pub mod error;
 pub mod etag;
@@ -70,11 +71,13 @@ pub struct AppState {
     pub config: ApiConfig,
     /// The OpenAPI document, built with the router.
     pub openapi: Arc<OnceLock<String>>,
+    pub cache: Arc<cache::ReadCache>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Self {
-        AppState { store, config, openapi: Arc::default() }
+        let cache = cache::ReadCache::new(store.single_node());
+        AppState { store, config, openapi: Arc::default(), cache }
     }
 }
 
@@ -114,7 +117,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A request that may have written is answered only once its writes are on
-/// disk (see [`Store::sync`]): concurrent writers share one flush.
+/// disk (see [`Store::sync`]): concurrent writers share one flush. When it
+/// ends, even cut short by a timeout, the read caches forget what they hold.
 async fn durable(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: Request,
@@ -122,6 +126,7 @@ async fn durable(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let writes = !req.method().is_safe();
+    let _invalidate = writes.then(|| InvalidateOnDrop(state.cache.clone()));
     let response = next.run(req).await;
     if writes {
         if let Err(e) = state.store.sync().await {
@@ -129,6 +134,14 @@ async fn durable(
         }
     }
     response
+}
+
+struct InvalidateOnDrop(Arc<cache::ReadCache>);
+
+impl Drop for InvalidateOnDrop {
+    fn drop(&mut self) {
+        self.0.invalidate();
+    }
 }
 
 async fn not_found(req: Request) -> ApiError {

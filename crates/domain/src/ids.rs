@@ -48,7 +48,7 @@ impl fmt::Display for AccountId {
 }
 
 /// How a path names an account: DocuSign accepts the number or the GUID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AccountRef {
     Number(i64),
     Guid(Uuid),

@@ -120,6 +120,7 @@ pub async fn serve(
     config: ApiConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let _sole_server = store.lock_for_serving().map_err(std::io::Error::other)?;
     let header_read_timeout = config.header_read_timeout;
     let app = router(AppState::new(store.clone(), config));
     let purge = tokio::spawn(purge_expired(store.clone()));

@@ -87,6 +87,7 @@ pub struct Store {
     write: AnyPool,
     backend: Backend,
     group_sync: Option<durability::GroupSync>,
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -112,11 +113,14 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         // `full` durability is kept by group commit (see `durability`), so
         // SQLite itself never fsyncs on commit.
-        let group_sync = match (backend, config.sqlite_synchronous) {
-            (Backend::Sqlite, SqliteSynchronous::Full) => {
-                let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?.get_filename().to_owned();
-                (!url.contains(":memory:")).then(|| durability::GroupSync::start(file))
+        let sqlite_file = match backend {
+            Backend::Sqlite if !url.contains(":memory:") => {
+                Some(sqlx::sqlite::SqliteConnectOptions::from_str(&url)?.get_filename().to_owned())
             }
+            _ => None,
+        };
+        let group_sync = match (&sqlite_file, config.sqlite_synchronous) {
+            (Some(file), SqliteSynchronous::Full) => Some(durability::GroupSync::start(file.clone())),
             _ => None,
         };
         let pragmas =
@@ -140,11 +144,33 @@ impl Store {
             Backend::Sqlite => pool(1).connect_with(options).await?,
             Backend::Postgres => read.clone(),
         };
-        Ok(Store { read, write, backend, group_sync })
+        Ok(Store { read, write, backend, group_sync, sqlite_file })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether this process may be the only one writing the database, so
+    /// that it may cache what it reads: SQLite, where `serve` holds
+    /// [`Store::lock_for_serving`]. PostgreSQL may have other nodes.
+    pub fn single_node(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
+    /// Claims a SQLite database for one serving process (`FILE.lock`, held
+    /// while the returned file is open); a second server on the same file
+    /// is refused. Command-line tools (token, backup) do not take it.
+    pub fn lock_for_serving(&self) -> Result<Option<std::fs::File>, StoreError> {
+        let Some(db) = &self.sqlite_file else { return Ok(None) };
+        let mut path = db.clone().into_os_string();
+        path.push(".lock");
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(db.display().to_string())),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
     }
 
     /// Brings the schema up to date; refuses a database newer than this binary.
@@ -230,6 +256,12 @@ pub enum StoreError {
     BackupUnsupported,
     #[error("{0} already exists; choose a new file for the backup")]
     BackupTargetExists(String),
+    #[error(
+        "another Roster server is serving {0}; a SQLite database has one server (run several nodes on PostgreSQL)"
+    )]
+    InUse(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

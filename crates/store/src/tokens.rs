@@ -21,15 +21,19 @@ impl Store {
 
     /// The user a live (unexpired, unrevoked) token belongs to.
     pub async fn token_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<UserId>, Error> {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT user_id FROM access_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+        Ok(self.token(token_hash).await?.filter(|(_, expires)| *expires > now).map(|(user, _)| user))
+    }
+
+    /// The user and expiry of an unrevoked token.
+    pub async fn token(&self, token_hash: &str) -> Result<Option<(UserId, Timestamp)>, Error> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT user_id, expires_at FROM access_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash)
-        .bind(now.0)
         .fetch_optional(&self.read)
         .await
         .map_err(db_error)?;
-        id.map(|s| parse_uuid(&s).map(UserId)).transpose()
+        row.map(|(user, expires)| Ok((UserId(parse_uuid(&user)?), Timestamp(expires)))).transpose()
     }
 
     /// Revokes a token; revoking an unknown or already revoked token is not an error.

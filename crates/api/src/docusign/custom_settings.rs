@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::users::target_user;
+use crate::cache::{Document, DocumentKey};
 use crate::error::DocuSignErrors;
 use crate::error::{ApiResult, ErrorDetails};
-use crate::etag::{if_match, not_modified, tagged};
+use crate::etag::{if_match, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams};
 use crate::AppState;
 
@@ -117,10 +118,13 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let user = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
     let group = group(&headers)?;
-    let settings = state.store.custom_settings(ctx.account.id, user, &group).await?;
-    let tag = content_tag(&settings);
-    let body = CustomSettingsInformation { custom_settings: settings.iter().map(Into::into).collect() };
-    Ok(not_modified(&headers, &tag).unwrap_or_else(|| tagged(&tag, Json(body))))
+    let key = DocumentKey::Custom { account: ctx.account.id, user, group: group.clone() };
+    let document = state.cache.document(key, async {
+        let settings = state.store.custom_settings(ctx.account.id, user, &group).await?;
+        let body = CustomSettingsInformation { custom_settings: settings.iter().map(Into::into).collect() };
+        Ok::<_, Error>(Document::new(content_tag(&settings), &body))
+    });
+    Ok(document.await?.respond(&headers))
 }
 
 /// `PUT`: adds or updates by name in the header's group; bad items are

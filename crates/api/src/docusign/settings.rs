@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::Json;
 use roster_domain::model::{Member, UserPatch, View};
 use roster_domain::settings::{self, Access, Field, Kind, Seal, SettingsPatch, Value as Setting};
 use roster_domain::Error;
@@ -15,9 +14,10 @@ use serde_json::{json, Map, Value};
 
 use super::users::target_user;
 use super::wire::{ds_date, flag, StrBool};
+use crate::cache::{Document, DocumentKey};
 use crate::error::ApiResult;
 use crate::error::DocuSignErrors;
-use crate::etag::{if_match, not_modified, tagged};
+use crate::etag::{if_match, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams};
 use crate::AppState;
 
@@ -161,10 +161,13 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let user = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
-    let member = state.store.member(ctx.account.id, user).await?;
-    let tag = member.tag(View::Settings);
-    Ok(not_modified(&headers, &tag)
-        .unwrap_or_else(|| tagged(&tag, Json(to_wire(&member, ctx.actor.caps.manage_users, true)))))
+    let manager = ctx.actor.caps.manage_users;
+    let key = DocumentKey::Settings { account: ctx.account.id, user, manager };
+    let document = state.cache.document(key, async {
+        let member = state.store.member(ctx.account.id, user).await?;
+        Ok::<_, Error>(Document::new(member.tag(View::Settings), &to_wire(&member, manager, true)))
+    });
+    Ok(document.await?.respond(&headers))
 }
 
 /// `PUT /users/{userId}/settings`: merges; 200 with no body.

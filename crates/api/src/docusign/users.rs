@@ -20,9 +20,10 @@ use super::wire::{
     AddressInformation, NewUser, Paging, StrBool, UserInfo, UserInformation, UserInformationIn, UserRef, MIN_DATE,
 };
 use crate::auth::hash_password;
+use crate::cache::{Document, DocumentKey};
 use crate::error::DocuSignErrors;
 use crate::error::{ApiResult, ErrorDetails};
-use crate::etag::{if_match, not_modified, tagged};
+use crate::etag::{if_match, tagged};
 use crate::extract::{InAccount, JsonBody, PathParams, QueryParams};
 use crate::AppState;
 use roster_domain::settings::USER_FIELDS;
@@ -263,14 +264,15 @@ pub async fn get_one(
     query: QueryParams,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
-    let member = state.store.member(ctx.account.id, user_id).await?;
-    let tag = member.revision().tag();
-    if let Some(not_modified) = not_modified(&headers, &tag) {
-        return Ok(not_modified);
-    }
-    let info = detailed(&state, &ctx, &[member], additional_info(&query)).await?.pop().unwrap_or_default();
-    Ok(tagged(&info.1, Json(info.0)))
+    let user = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
+    let custom = additional_info(&query);
+    let key = DocumentKey::User { account: ctx.account.id, user, manager: ctx.actor.caps.manage_users, custom };
+    let document = state.cache.document(key, async {
+        let member = state.store.member(ctx.account.id, user).await?;
+        let (info, tag) = detailed(&state, &ctx, &[member], custom).await?.pop().unwrap_or_default();
+        Ok::<_, Error>(Document::new(tag, &info))
+    });
+    Ok(document.await?.respond(&headers))
 }
 
 /// A member as `userInformation` with its `userSettings`.
