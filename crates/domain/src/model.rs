@@ -479,6 +479,18 @@ pub struct UserFilter {
     pub not_in_groups: Vec<Group>,
 }
 
+impl UserFilter {
+    /// Whether the filter lets every member through.
+    pub fn is_everyone(&self) -> bool {
+        self.email.is_none()
+            && self.email_substring.is_none()
+            && self.user_name_substring.is_none()
+            && self.statuses.is_empty()
+            && self.in_groups.is_empty()
+            && self.not_in_groups.is_empty()
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Clone)]
 pub struct Page<T> {

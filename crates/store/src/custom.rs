@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::accounts::parse_uuid;
 use crate::members::{lock_member, member_in};
-use crate::{db_error, Store};
+use crate::{db_error, Params, Store};
 
 /// A change to one group of custom settings.
 pub enum CustomChange {
@@ -142,21 +142,41 @@ pub(crate) async fn upsert(
     group: &str,
     items: &[CustomSetting],
 ) -> Result<(), Error> {
-    for item in items {
-        sqlx::query(
-            "INSERT INTO custom_settings (account_id, user_id, group_key, name, value) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (account_id, user_id, group_key, name) DO UPDATE SET value = excluded.value",
-        )
-        .bind(account.0)
-        .bind(user.to_string())
-        .bind(group)
-        .bind(&item.name)
-        .bind(&item.value)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+    upsert_many(conn, account, group, &[(user, items)]).await.map_err(db_error)
+}
+
+/// Sets custom settings of several members in one group with one statement.
+/// A name given twice for one member keeps its last value, as one upsert
+/// after another would (one statement may not change a row twice).
+pub(crate) async fn upsert_many(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    group: &str,
+    rows: &[(UserId, &[CustomSetting])],
+) -> Result<(), sqlx::Error> {
+    let mut last: Vec<(UserId, &CustomSetting)> = Vec::new();
+    for (user, items) in rows {
+        for (i, item) in items.iter().enumerate() {
+            if !items[i + 1..].iter().any(|later| later.name == item.name) {
+                last.push((*user, item));
+            }
+        }
     }
-    Ok(())
+    if last.is_empty() {
+        return Ok(());
+    }
+    let mut p = Params::default();
+    let values: Vec<String> = last.iter().map(|_| format!("({})", p.list(5))).collect();
+    let sql = format!(
+        "INSERT INTO custom_settings (account_id, user_id, group_key, name, value) VALUES {} \
+         ON CONFLICT (account_id, user_id, group_key, name) DO UPDATE SET value = excluded.value",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (user, item) in last {
+        q = q.bind(account.0).bind(user.to_string()).bind(group).bind(item.name.as_str()).bind(item.value.as_str());
+    }
+    q.execute(conn).await.map(drop)
 }
 
 fn setting_from(row: &sqlx::any::AnyRow) -> Result<CustomSetting, Error> {

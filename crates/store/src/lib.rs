@@ -305,4 +305,9 @@ impl Params {
         self.n += 1;
         format!("${}", self.n)
     }
+
+    /// `n` placeholders separated by commas.
+    pub(crate) fn list(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.next()).collect::<Vec<_>>().join(", ")
+    }
 }

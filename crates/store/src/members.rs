@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use roster_domain::custom_settings;
+use roster_domain::custom_settings::{self, CustomSetting};
 use roster_domain::ids::{AccountId, AccountRef, ProfileId, UserId};
 use roster_domain::model::{
     Account, Address, BuiltinProfile, Identity, Member, NewMember, Page, PersonalNames, ProfileRef, ProfileTarget,
@@ -70,6 +70,8 @@ impl Store {
     }
 
     /// A page of an account's members in a stable order (oldest first).
+    /// Unfiltered, a page is an index range on the members' positions, so
+    /// the last page costs what the first does; filters count and skip.
     pub async fn list_members(
         &self,
         account: AccountId,
@@ -77,6 +79,26 @@ impl Store {
         start: u64,
         count: u64,
     ) -> Result<Page<Member>, Error> {
+        let start_at = start.min(i64::MAX as u64) as i64;
+        if filter.is_everyone() {
+            let mut conn = self.read.acquire().await.map_err(db_error)?;
+            let total: i64 = sqlx::query_scalar("SELECT member_count FROM accounts WHERE id = $1")
+                .bind(account.0)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            let rows = sqlx::query(&format!(
+                "{MEMBER_SELECT} WHERE m.account_id = $1 AND m.position >= $2 ORDER BY m.position LIMIT $3"
+            ))
+            .bind(account.0)
+            .bind(start_at)
+            .bind(count as i64)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+            let items = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
+            return Ok(Page { items, start, total: total as u64 });
+        }
         let mut p = Params::default();
         let mut cond = format!("m.account_id = {}", p.next());
         let mut binds: Vec<String> = Vec::new();
@@ -112,17 +134,13 @@ impl Store {
             q = q.bind(b.as_str());
         }
         let total = q.fetch_one(&mut *conn).await.map_err(db_error)? as u64;
-        let page_sql = format!("{MEMBER_SELECT} WHERE {cond} ORDER BY m.seq LIMIT {} OFFSET {}", p.next(), p.next());
+        let page_sql =
+            format!("{MEMBER_SELECT} WHERE {cond} ORDER BY m.position LIMIT {} OFFSET {}", p.next(), p.next());
         let mut q = sqlx::query(&page_sql).bind(account.0);
         for b in &binds {
             q = q.bind(b.as_str());
         }
-        let rows = q
-            .bind(count as i64)
-            .bind(start.min(i64::MAX as u64) as i64)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?;
+        let rows = q.bind(count as i64).bind(start_at).fetch_all(&mut *conn).await.map_err(db_error)?;
         let items = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
         Ok(Page { items, start, total })
     }
@@ -136,6 +154,18 @@ impl Store {
         actor: &Actor,
         items: Vec<NewMember>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
+        if items.len() > 1 {
+            let mut tx = self.write.begin().await.map_err(db_error)?;
+            match create_all_new(&mut tx, actor, &items).await {
+                Ok(Some(created)) => {
+                    tx.commit().await.map_err(db_error)?;
+                    return Ok(created.into_iter().map(Ok).collect());
+                }
+                Err(Error::Unavailable) => return Err(Error::Unavailable),
+                // Something needs the careful path, which says what, item by item.
+                Ok(None) | Err(_) => tx.rollback().await.map_err(db_error)?,
+            }
+        }
         let actor = actor.clone();
         self.batch(items, move |conn, new| Box::pin(create_one(conn, actor.clone(), new))).await
     }
@@ -225,35 +255,112 @@ async fn create_one(conn: &mut AnyConnection, actor: Actor, new: NewMember) -> R
             None => return Box::pin(create_one(conn, actor, new)).await,
         },
     };
-    let target = match (new.profile, new.is_admin) {
-        (Some(id), _) => ProfileTarget::Id(id),
-        (None, true) => ProfileTarget::Builtin(BuiltinProfile::Administrator),
-        (None, false) => ProfileTarget::Builtin(BuiltinProfile::Sender),
-    };
-    let profile = resolve_profile(conn, account, target).await?;
+    let profile = resolve_profile(conn, account, profile_target(&new)).await?;
     actor.ensure_can_grant(&profile.caps)?;
-    let status = new.status.unwrap_or(if has_password { UserStatus::Active } else { UserStatus::ActivationSent });
+    let status = initial_status(&new, has_password);
     let mut settings = UserSettings::default();
     if let Some(patch) = new.settings {
         settings.apply(patch, &profile.caps, true, by, now)?;
     }
     custom_settings::check_size(&new.custom_settings)?;
-    sqlx::query(
-        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at, settings) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-    )
-    .bind(account.0)
-    .bind(user.to_string())
-    .bind(Uuid::new_v4().to_string())
-    .bind(status.as_str())
-    .bind(profile.id.0)
-    .bind(now.0)
-    .bind(to_json(&settings))
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| if is_unique_violation(&e) { Error::UserExists(new.email.to_string()) } else { db_error(e) })?;
+    insert_memberships(conn, account, &[(user, status, profile.id, to_json(&settings))], now).await.map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::UserExists(new.email.to_string())
+        } else {
+            db_error(e)
+        }
+    })?;
     crate::custom::upsert(conn, account, user, "", &new.custom_settings).await?;
     member_in(conn, account, user).await?.ok_or_else(|| Error::Internal("created member vanished".into()))
+}
+
+/// The fast path of a bulk create, for the common case: every item a new
+/// email, valid as it stands. A few statements write them all (rows per
+/// statement bounded by the engines' parameter limits). `None` when any item
+/// is not that case; the caller then rolls back and creates one by one.
+async fn create_all_new(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    items: &[NewMember],
+) -> Result<Option<Vec<Member>>, Error> {
+    const ROWS: usize = 500;
+    let now = Timestamp::now();
+    let emails: std::collections::HashSet<String> = items.iter().map(|n| n.email.normalized()).collect();
+    if emails.len() != items.len() {
+        return Ok(None);
+    }
+    let emails: Vec<String> = emails.into_iter().collect();
+    for chunk in emails.chunks(ROWS) {
+        let mut p = Params::default();
+        let sql = format!("SELECT COUNT(*) FROM users WHERE email_norm IN ({})", p.list(chunk.len()));
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for email in chunk {
+            q = q.bind(email.as_str());
+        }
+        if q.fetch_one(&mut *conn).await.map_err(db_error)? > 0 {
+            return Ok(None);
+        }
+    }
+    let mut profiles: Vec<(ProfileTarget, ProfileRef)> = Vec::new();
+    let mut identities = Vec::with_capacity(items.len());
+    let mut memberships = Vec::with_capacity(items.len());
+    for new in items {
+        let target = profile_target(new);
+        let profile = match profiles.iter().find(|(t, _)| *t == target) {
+            Some((_, p)) => p.clone(),
+            None => {
+                let Ok(p) = resolve_profile(conn, actor.account_id, target).await else { return Ok(None) };
+                profiles.push((target, p.clone()));
+                p
+            }
+        };
+        let mut settings = UserSettings::default();
+        let valid = actor.ensure_can_grant(&profile.caps).is_ok()
+            && new
+                .settings
+                .clone()
+                .is_none_or(|patch| settings.apply(patch, &profile.caps, true, actor.user_id, now).is_ok())
+            && custom_settings::check_size(&new.custom_settings).is_ok();
+        if !valid {
+            return Ok(None);
+        }
+        let user = UserId::new();
+        identities.push((user, new));
+        memberships.push((user, initial_status(new, new.password_hash.is_some()), profile.id, to_json(&settings)));
+    }
+    for chunk in identities.chunks(ROWS / 5) {
+        insert_identities(conn, chunk, false, now).await.map_err(db_error)?;
+    }
+    for chunk in memberships.chunks(ROWS / 2) {
+        insert_memberships(conn, actor.account_id, chunk, now).await.map_err(db_error)?;
+    }
+    let customs: Vec<(UserId, &[CustomSetting])> =
+        identities.iter().map(|(user, new)| (*user, new.custom_settings.as_slice())).collect();
+    for chunk in customs.chunks(ROWS / 5) {
+        crate::custom::upsert_many(conn, actor.account_id, "", chunk).await.map_err(db_error)?;
+    }
+    let ids: Vec<UserId> = identities.iter().map(|(user, _)| *user).collect();
+    let mut created = std::collections::HashMap::new();
+    for chunk in ids.chunks(ROWS) {
+        created.extend(members_in(conn, actor.account_id, chunk).await?.into_iter().map(|m| (m.user.id, m)));
+    }
+    ids.iter()
+        .map(|id| created.remove(id).ok_or_else(|| Error::Internal("created member vanished".into())))
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+fn profile_target(new: &NewMember) -> ProfileTarget {
+    match (new.profile, new.is_admin) {
+        (Some(id), _) => ProfileTarget::Id(id),
+        (None, true) => ProfileTarget::Builtin(BuiltinProfile::Administrator),
+        (None, false) => ProfileTarget::Builtin(BuiltinProfile::Sender),
+    }
+}
+
+/// A new member's status: as asked, else active when it can sign in.
+fn initial_status(new: &NewMember, has_password: bool) -> UserStatus {
+    new.status.unwrap_or(if has_password { UserStatus::Active } else { UserStatus::ActivationSent })
 }
 
 async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
@@ -393,6 +500,50 @@ async fn resolve_profile(
     })
 }
 
+/// Adds memberships (user, status, profile, settings JSON) with one statement.
+pub(crate) async fn insert_memberships(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    rows: &[(UserId, UserStatus, ProfileId, String)],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let mut p = Params::default();
+    let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(8))).collect();
+    let sql = format!(
+        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at, settings) \
+         VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (user, status, profile, settings) in rows {
+        q = q
+            .bind(account.0)
+            .bind(user.to_string())
+            .bind(Uuid::new_v4().to_string())
+            .bind(status.as_str())
+            .bind(profile.0)
+            .bind(now.0)
+            .bind(now.0)
+            .bind(settings.as_str());
+    }
+    q.execute(conn).await.map(drop)
+}
+
+/// Members of an account by user id (those that exist).
+pub(crate) async fn members_in(
+    conn: &mut AnyConnection,
+    account: AccountId,
+    users: &[UserId],
+) -> Result<Vec<Member>, Error> {
+    let mut p = Params::default();
+    let sql = format!("{MEMBER_SELECT} WHERE m.account_id = {} AND m.user_id IN ({})", p.next(), p.list(users.len()));
+    let mut q = sqlx::query(&sql).bind(account.0);
+    for user in users {
+        q = q.bind(user.to_string());
+    }
+    q.fetch_all(conn).await.map_err(db_error)?.iter().map(member_from_row).collect()
+}
+
 pub(crate) async fn member_in(
     conn: &mut AnyConnection,
     account: AccountId,
@@ -436,33 +587,54 @@ pub(crate) async fn insert_identity(
     site_admin: bool,
     now: Timestamp,
 ) -> Result<(), Error> {
-    let n = &new.names;
-    sqlx::query(
+    insert_identities(conn, &[(user, new)], site_admin, now).await.map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::EmailTaken(new.email.to_string())
+        } else {
+            db_error(e)
+        }
+    })
+}
+
+/// Inserts identities with one statement (a bulk create writes hundreds).
+pub(crate) async fn insert_identities(
+    conn: &mut AnyConnection,
+    rows: &[(UserId, &NewMember)],
+    site_admin: bool,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let mut p = Params::default();
+    let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(18))).collect();
+    let sql = format!(
         "INSERT INTO users (id, email, email_norm, user_name, first_name, middle_name, last_name, suffix_name, title, \
          job_title, company, country_code, work_address, home_address, password_hash, site_admin, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
-    )
-    .bind(user.to_string())
-    .bind(new.email.as_str())
-    .bind(new.email.normalized())
-    .bind(&new.user_name)
-    .bind(n.first_name.as_deref())
-    .bind(n.middle_name.as_deref())
-    .bind(n.last_name.as_deref())
-    .bind(n.suffix_name.as_deref())
-    .bind(n.title.as_deref())
-    .bind(new.job_title.as_deref())
-    .bind(new.company.as_deref())
-    .bind(new.country_code.as_deref())
-    .bind(address_json(&new.work_address))
-    .bind(address_json(&new.home_address))
-    .bind(new.password_hash.as_ref().map(|h| h.0.as_str()))
-    .bind(site_admin as i64)
-    .bind(now.0)
-    .execute(conn)
-    .await
-    .map_err(|e| if is_unique_violation(&e) { Error::EmailTaken(new.email.to_string()) } else { db_error(e) })?;
-    Ok(())
+         VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (user, new) in rows {
+        let n = &new.names;
+        q = q
+            .bind(user.to_string())
+            .bind(new.email.as_str())
+            .bind(new.email.normalized())
+            .bind(new.user_name.as_str())
+            .bind(n.first_name.as_deref())
+            .bind(n.middle_name.as_deref())
+            .bind(n.last_name.as_deref())
+            .bind(n.suffix_name.as_deref())
+            .bind(n.title.as_deref())
+            .bind(new.job_title.as_deref())
+            .bind(new.company.as_deref())
+            .bind(new.country_code.as_deref())
+            .bind(address_json(&new.work_address))
+            .bind(address_json(&new.home_address))
+            .bind(new.password_hash.as_ref().map(|h| h.0.as_str()))
+            .bind(site_admin as i64)
+            .bind(now.0)
+            .bind(now.0);
+    }
+    q.execute(conn).await.map(drop)
 }
 
 async fn write_identity(
