@@ -13,8 +13,10 @@ use crate::Error;
 pub struct UserId(pub Uuid);
 
 impl UserId {
+    /// A time-ordered (version 7) UUID: new users land at the end of every
+    /// index keyed by user, instead of at random pages of them.
     pub fn new() -> Self {
-        UserId(Uuid::new_v4())
+        UserId(Uuid::now_v7())
     }
 }
 

@@ -14,11 +14,6 @@ use roster_store::{PoolConfig, SqliteSynchronous};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-// Requests allocate many small, short-lived objects across threads; mimalloc
-// handles that faster than glibc's allocator and holds less memory after.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "roster",

@@ -275,22 +275,24 @@ async fn create_one(conn: &mut AnyConnection, actor: Actor, new: NewMember) -> R
 }
 
 /// The fast path of a bulk create, for the common case: every item a new
-/// email, valid as it stands. A few statements write them all (rows per
-/// statement bounded by the engines' parameter limits). `None` when any item
+/// email, valid as it stands. Multi-row statements write them all. `None` when any item
 /// is not that case; the caller then rolls back and creates one by one.
 async fn create_all_new(
     conn: &mut AnyConnection,
     actor: &Actor,
     items: &[NewMember],
 ) -> Result<Option<Vec<Member>>, Error> {
-    const ROWS: usize = 500;
+    // Parameters per statement: sqlx looks each one up by name in SQLite,
+    // which costs in proportion to the statement's parameters, so many small
+    // statements beat one huge one.
+    const PARAMS: usize = 400;
     let now = Timestamp::now();
     let emails: std::collections::HashSet<String> = items.iter().map(|n| n.email.normalized()).collect();
     if emails.len() != items.len() {
         return Ok(None);
     }
     let emails: Vec<String> = emails.into_iter().collect();
-    for chunk in emails.chunks(ROWS) {
+    for chunk in emails.chunks(PARAMS) {
         let mut p = Params::default();
         let sql = format!("SELECT COUNT(*) FROM users WHERE email_norm IN ({})", p.list(chunk.len()));
         let mut q = sqlx::query_scalar::<_, i64>(&sql);
@@ -328,20 +330,20 @@ async fn create_all_new(
         identities.push((user, new));
         memberships.push((user, initial_status(new, new.password_hash.is_some()), profile.id, to_json(&settings)));
     }
-    for chunk in identities.chunks(ROWS / 5) {
+    for chunk in identities.chunks(PARAMS / 18) {
         insert_identities(conn, chunk, false, now).await.map_err(db_error)?;
     }
-    for chunk in memberships.chunks(ROWS / 2) {
+    for chunk in memberships.chunks(PARAMS / 8) {
         insert_memberships(conn, actor.account_id, chunk, now).await.map_err(db_error)?;
     }
     let customs: Vec<(UserId, &[CustomSetting])> =
         identities.iter().map(|(user, new)| (*user, new.custom_settings.as_slice())).collect();
-    for chunk in customs.chunks(ROWS / 5) {
+    for chunk in customs.chunks(PARAMS / 5) {
         crate::custom::upsert_many(conn, actor.account_id, "", chunk).await.map_err(db_error)?;
     }
     let ids: Vec<UserId> = identities.iter().map(|(user, _)| *user).collect();
     let mut created = std::collections::HashMap::new();
-    for chunk in ids.chunks(ROWS) {
+    for chunk in ids.chunks(PARAMS) {
         created.extend(members_in(conn, actor.account_id, chunk).await?.into_iter().map(|m| (m.user.id, m)));
     }
     ids.iter()
@@ -431,8 +433,12 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
 
 /// Takes the write locks of a member's rows before reading them, so that
 /// concurrent updates on PostgreSQL queue instead of overwriting each other
-/// (a no-op UPDATE locks the row; SQLite has a single writer anyway).
+/// (a no-op UPDATE locks the row). SQLite has a single writer, so there it
+/// skips the two statements.
 pub(crate) async fn lock_member(conn: &mut AnyConnection, account: AccountId, user: UserId) -> Result<(), Error> {
+    if conn.backend_name() == "SQLite" {
+        return Ok(());
+    }
     sqlx::query("UPDATE users SET version = version WHERE id = $1")
         .bind(user.to_string())
         .execute(&mut *conn)
@@ -519,7 +525,7 @@ pub(crate) async fn insert_memberships(
         q = q
             .bind(account.0)
             .bind(user.to_string())
-            .bind(Uuid::new_v4().to_string())
+            .bind(Uuid::now_v7().to_string())
             .bind(status.as_str())
             .bind(profile.0)
             .bind(now.0)
