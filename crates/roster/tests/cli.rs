@@ -143,3 +143,23 @@ async fn backup_copies_a_serving_database_and_roster_starts_on_the_copy() {
         .unwrap();
     assert_eq!(list["totalSetSize"], "0");
 }
+
+#[tokio::test]
+async fn a_second_server_on_one_sqlite_file_is_refused() {
+    let db = TestDb::new().await;
+    if db.is_postgres() {
+        return; // several nodes on PostgreSQL are the point
+    }
+    let env = [("ROSTER_ADMIN_EMAIL", "lock@example.com"), ("ROSTER_ADMIN_PASSWORD", "lock-password-1")];
+    let mut first = serve(&db.url, &env);
+    let out = roster().args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url]).envs(env).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another Roster server is serving"), "{err}");
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    // Once the first is gone, the file can be served again.
+    let mut again = serve(&db.url, &env);
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
+}
