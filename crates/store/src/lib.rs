@@ -135,7 +135,10 @@ impl Store {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(config.acquire_timeout)
-                .test_before_acquire(false)
+                // A SQLite connection is in-process and cannot break; a
+                // PostgreSQL one can (restarts, failovers), so it is checked
+                // before use and a dead one replaced.
+                .test_before_acquire(backend == Backend::Postgres)
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
