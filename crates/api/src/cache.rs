@@ -3,11 +3,19 @@
 //! user, its settings, a group of its custom settings).
 //!
 //! Invalidation is deliberately coarse: every request that may write (any
-//! method but GET, HEAD, OPTIONS) bumps one generation number when it ends,
+//! method but GET, HEAD, OPTIONS) bumps a generation number when it ends,
 //! and an entry is served only while the generation it was loaded at is
 //! still current. An entry loaded concurrently with a write carries the
 //! generation read *before* loading, so it can never outlive that write.
 //! Nothing here has to know which write touches which document.
+//!
+//! There are two generations. Every write bumps the documents'. The
+//! authentication entries (tokens, memberships) have their own, bumped by
+//! every write except the few whose handler marks its answer
+//! [`documents_only`]: writing a user's settings or custom settings cannot
+//! change who a token is or what a caller may do, and without the mark a
+//! stream of such writes would send every request back to the database to
+//! authenticate.
 //!
 //! The caches are on only when this process is the only writer of the
 //! database: SQLite (one Roster process per database file; `serve` holds a
@@ -78,7 +86,8 @@ impl Weighter<DocumentKey, (u64, Document)> for DocumentWeight {
 
 pub struct ReadCache {
     enabled: bool,
-    generation: AtomicU64,
+    auth_generation: AtomicU64,
+    document_generation: AtomicU64,
     tokens: Cache<String, (u64, (UserId, Timestamp))>,
     actors: Cache<(UserId, AccountRef), (u64, (Account, Actor))>,
     documents: Cache<DocumentKey, (u64, Document), DocumentWeight>,
@@ -88,16 +97,21 @@ impl ReadCache {
     pub fn new(enabled: bool) -> Arc<ReadCache> {
         Arc::new(ReadCache {
             enabled,
-            generation: AtomicU64::new(0),
+            auth_generation: AtomicU64::new(0),
+            document_generation: AtomicU64::new(0),
             tokens: Cache::new(AUTH_ENTRIES),
             actors: Cache::new(AUTH_ENTRIES),
             documents: Cache::with_weighter(4096, DOCUMENT_BYTES, DocumentWeight),
         })
     }
 
-    /// Called when a request that may have written ends (after its commit).
-    pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+    /// Called when a request that may have written ends (after its commit),
+    /// with what its handler said it wrote.
+    pub fn invalidate(&self, scope: Written) {
+        if scope == Written::Anything {
+            self.auth_generation.fetch_add(1, Ordering::AcqRel);
+        }
+        self.document_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The token's user and expiry, loaded by `load` when not cached.
@@ -106,7 +120,7 @@ impl ReadCache {
         hash: &str,
         load: impl Future<Output = Result<(UserId, Timestamp), E>>,
     ) -> Result<(UserId, Timestamp), E> {
-        self.through(&self.tokens, hash.to_owned(), load).await
+        self.through(&self.tokens, &self.auth_generation, hash.to_owned(), load).await
     }
 
     pub async fn actor<E>(
@@ -114,7 +128,7 @@ impl ReadCache {
         key: (UserId, AccountRef),
         load: impl Future<Output = Result<(Account, Actor), E>>,
     ) -> Result<(Account, Actor), E> {
-        self.through(&self.actors, key, load).await
+        self.through(&self.actors, &self.auth_generation, key, load).await
     }
 
     pub async fn document<E>(
@@ -122,7 +136,7 @@ impl ReadCache {
         key: DocumentKey,
         load: impl Future<Output = Result<Document, E>>,
     ) -> Result<Document, E> {
-        self.through(&self.documents, key, load).await
+        self.through(&self.documents, &self.document_generation, key, load).await
     }
 
     /// The cached value if it is of the current generation, else `load`'s
@@ -130,6 +144,7 @@ impl ReadCache {
     async fn through<K, V, W, E>(
         &self,
         cache: &Cache<K, (u64, V), W>,
+        generation: &AtomicU64,
         key: K,
         load: impl Future<Output = Result<V, E>>,
     ) -> Result<V, E>
@@ -141,7 +156,7 @@ impl ReadCache {
         if !self.enabled {
             return load.await;
         }
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = generation.load(Ordering::Acquire);
         if let Some((at, value)) = cache.get(&key) {
             if at == generation {
                 return Ok(value);
@@ -151,4 +166,21 @@ impl ReadCache {
         cache.insert(key, (generation, value.clone()));
         Ok(value)
     }
+}
+
+/// What a write request may have changed, for [`ReadCache::invalidate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Only users' settings or custom settings: no token, membership,
+    /// status or profile.
+    DocumentsOnly,
+    Anything,
+}
+
+/// Marks a successful answer of a handler that wrote only users' settings
+/// or custom settings (see [`Written::DocumentsOnly`]). Answers without the
+/// mark, errors included, count as having written anything.
+pub fn documents_only(mut response: Response) -> Response {
+    response.extensions_mut().insert(Written::DocumentsOnly);
+    response
 }

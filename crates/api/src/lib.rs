@@ -126,9 +126,12 @@ async fn durable(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let writes = !req.method().is_safe();
-    let _invalidate = writes.then(|| InvalidateOnDrop(state.cache.clone()));
+    let mut invalidate = writes.then(|| InvalidateOnDrop(state.cache.clone(), cache::Written::Anything));
     let response = next.run(req).await;
-    if writes {
+    if let Some(invalidate) = &mut invalidate {
+        if let Some(scope) = response.extensions().get::<cache::Written>() {
+            invalidate.1 = *scope;
+        }
         if let Err(e) = state.store.sync().await {
             return ApiError::from(e).into_response();
         }
@@ -136,11 +139,13 @@ async fn durable(
     response
 }
 
-struct InvalidateOnDrop(Arc<cache::ReadCache>);
+/// Invalidates when dropped, so a request cut short (a timeout drops it
+/// mid-write) invalidates too, as having written anything.
+struct InvalidateOnDrop(Arc<cache::ReadCache>, cache::Written);
 
 impl Drop for InvalidateOnDrop {
     fn drop(&mut self) {
-        self.0.invalidate();
+        self.0.invalidate(self.1);
     }
 }
 

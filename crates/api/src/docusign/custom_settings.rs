@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::users::target_user;
-use crate::cache::{Document, DocumentKey};
+use crate::cache::{documents_only, Document, DocumentKey};
 use crate::error::DocuSignErrors;
 use crate::error::{ApiResult, ErrorDetails};
 use crate::etag::{if_match, tagged};
@@ -174,5 +174,5 @@ async fn change(
     let change =
         if delete { CustomChange::Delete(good.into_iter().map(|s| s.name).collect()) } else { CustomChange::Put(good) };
     let after = state.store.change_custom_settings(&ctx.actor, user, &group, change, if_match(&headers)).await?;
-    Ok(tagged(&content_tag(&after), Json(CustomSettingsInformation { custom_settings: echo })))
+    Ok(documents_only(tagged(&content_tag(&after), Json(CustomSettingsInformation { custom_settings: echo }))))
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::users::target_user;
 use super::wire::{ds_date, flag, StrBool};
-use crate::cache::{Document, DocumentKey};
+use crate::cache::{documents_only, Document, DocumentKey};
 use crate::error::ApiResult;
 use crate::error::DocuSignErrors;
 use crate::etag::{if_match, tagged};
@@ -184,5 +184,5 @@ pub async fn put(
     let update = MemberUpdate { user_id, patch, if_match: if_match(&headers).map(|t| (View::Settings, t)) };
     let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
     let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;
-    Ok(tagged(&member.tag(View::Settings), ()))
+    Ok(documents_only(tagged(&member.tag(View::Settings), ())))
 }
