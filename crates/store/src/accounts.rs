@@ -69,7 +69,7 @@ impl Store {
             .await
             .map_err(db_error)?;
         let user = UserId::new();
-        insert_identity(&mut tx, user, &new.admin, first_user == 0, now).await?;
+        insert_identity(&mut *tx, user, &new.admin, first_user == 0, now).await?;
         sqlx::query(
             "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at) \
              VALUES ($1, $2, $3, 'Active', $4, $5, $5)",
@@ -83,7 +83,7 @@ impl Store {
         .await
         .map_err(db_error)?;
         let member =
-            member_in(&mut tx, account.id, user).await?.ok_or_else(|| Error::Internal("admin vanished".into()))?;
+            member_in(&mut *tx, account.id, user).await?.ok_or_else(|| Error::Internal("admin vanished".into()))?;
         tx.commit().await.map_err(db_error)?;
         Ok((account, member))
     }

@@ -7,10 +7,11 @@ use roster_domain::ids::{AccountId, UserId};
 use roster_domain::policy::Actor;
 use roster_domain::tag::content_tag;
 use roster_domain::Error;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row as _;
 
 use crate::accounts::parse_uuid;
 use crate::members::{lock_member, member_in};
+use crate::sql::{args, write_transaction, Conn, DbError, Row};
 use crate::{db_error, Params, Store};
 
 /// A change to one group of custom settings.
@@ -30,10 +31,10 @@ impl Store {
         group: &str,
     ) -> Result<Vec<CustomSetting>, Error> {
         let mut conn = self.read.acquire().await.map_err(db_error)?;
-        if member_in(&mut conn, account, user).await?.is_none() {
+        if member_in(&mut *conn, account, user).await?.is_none() {
             return Err(Error::UnknownUser(user.to_string()));
         }
-        settings_of(&mut conn, account, user, group, true).await
+        settings_of(&mut *conn, account, user, group, true).await
     }
 
     /// The ungrouped custom settings of several members (for `additional_info`).
@@ -74,69 +75,70 @@ impl Store {
         if_match: Option<Vec<String>>,
     ) -> Result<Vec<CustomSetting>, Error> {
         actor.ensure_can_update_user(user)?;
-        let mut tx = self.write.begin().await.map_err(db_error)?;
-        lock_member(&mut tx, actor.account_id, user).await?;
-        if member_in(&mut tx, actor.account_id, user).await?.is_none() {
-            return Err(Error::UnknownUser(user.to_string()));
-        }
-        let current = settings_of(&mut tx, actor.account_id, user, group, true).await?;
-        if if_match.is_some_and(|tags| !tags.contains(&content_tag(&current))) {
-            return Err(Error::PreconditionFailed);
-        }
-        match change {
-            CustomChange::Put(items) => {
-                let mut this_group = current;
-                custom_settings::merge(&mut this_group, &items);
-                let others = settings_of(&mut tx, actor.account_id, user, group, false).await?;
-                custom_settings::check_size(others.iter().chain(this_group.iter()))?;
-                upsert(&mut tx, actor.account_id, user, group, &items).await?;
-            }
-            CustomChange::Delete(names) => {
-                for name in names {
-                    sqlx::query(
-                        "DELETE FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key = $3 AND name = $4",
-                    )
-                    .bind(actor.account_id.0)
-                    .bind(user.to_string())
-                    .bind(group)
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                }
-            }
-        }
-        let after = settings_of(&mut tx, actor.account_id, user, group, true).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(after)
+        let (actor, group) = (actor.clone(), group.to_owned());
+        write_transaction!(self, |conn| change_in(conn, actor, user, group, change, if_match))
     }
+}
+
+async fn change_in<C: Conn>(
+    conn: &mut C,
+    actor: Actor,
+    user: UserId,
+    group: String,
+    change: CustomChange,
+    if_match: Option<Vec<String>>,
+) -> Result<Vec<CustomSetting>, Error> {
+    let (account, group) = (actor.account_id, group.as_str());
+    lock_member(conn, account, user).await?;
+    if member_in(conn, account, user).await?.is_none() {
+        return Err(Error::UnknownUser(user.to_string()));
+    }
+    let current = settings_of(conn, account, user, group, true).await?;
+    if if_match.is_some_and(|tags| !tags.contains(&content_tag(&current))) {
+        return Err(Error::PreconditionFailed);
+    }
+    match change {
+        CustomChange::Put(items) => {
+            let mut this_group = current;
+            custom_settings::merge(&mut this_group, &items);
+            let others = settings_of(conn, account, user, group, false).await?;
+            custom_settings::check_size(others.iter().chain(this_group.iter()))?;
+            upsert(conn, account, user, group, &items).await?;
+        }
+        CustomChange::Delete(names) => {
+            for name in names {
+                conn.execute(
+                    "DELETE FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key = $3 AND name = $4",
+                    args![account.0, user.to_string(), group, name],
+                )
+                .await
+                .map_err(db_error)?;
+            }
+        }
+    }
+    settings_of(conn, account, user, group, true).await
 }
 
 /// The member's settings in `group` (or, with `inside` false, in every other
 /// group), oldest first.
 async fn settings_of(
-    conn: &mut AnyConnection,
+    conn: &mut impl Conn,
     account: AccountId,
     user: UserId,
     group: &str,
     inside: bool,
 ) -> Result<Vec<CustomSetting>, Error> {
     let op = if inside { "=" } else { "<>" };
-    let rows = sqlx::query(&format!(
+    let sql = format!(
         "SELECT name, value FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key {op} $3 ORDER BY id"
-    ))
-    .bind(account.0)
-    .bind(user.to_string())
-    .bind(group)
-    .fetch_all(conn)
-    .await
-    .map_err(db_error)?;
+    );
+    let rows = conn.fetch_all(&sql, args![account.0, user.to_string(), group]).await.map_err(db_error)?;
     rows.iter().map(setting_from).collect()
 }
 
 /// Adds or updates settings of one group by name.
 pub(crate) async fn upsert(
-    conn: &mut AnyConnection,
+    conn: &mut impl Conn,
     account: AccountId,
     user: UserId,
     group: &str,
@@ -149,11 +151,11 @@ pub(crate) async fn upsert(
 /// A name given twice for one member keeps its last value, as one upsert
 /// after another would (one statement may not change a row twice).
 pub(crate) async fn upsert_many(
-    conn: &mut AnyConnection,
+    conn: &mut impl Conn,
     account: AccountId,
     group: &str,
     rows: &[(UserId, &[CustomSetting])],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), DbError> {
     let mut last: Vec<(UserId, &CustomSetting)> = Vec::new();
     for (user, items) in rows {
         for (i, item) in items.iter().enumerate() {
@@ -172,13 +174,12 @@ pub(crate) async fn upsert_many(
          ON CONFLICT (account_id, user_id, group_key, name) DO UPDATE SET value = excluded.value",
         values.join(", ")
     );
-    let mut q = sqlx::query(&sql);
-    for (user, item) in last {
-        q = q.bind(account.0).bind(user.to_string()).bind(group).bind(item.name.as_str()).bind(item.value.as_str());
-    }
-    q.execute(conn).await.map(drop)
+    let args = last
+        .iter()
+        .flat_map(|(user, item)| args![account.0, user.to_string(), group, item.name.as_str(), item.value.as_str()]);
+    conn.execute(&sql, args.collect()).await
 }
 
-fn setting_from(row: &sqlx::any::AnyRow) -> Result<CustomSetting, Error> {
-    Ok(CustomSetting { name: row.try_get("name").map_err(db_error)?, value: row.try_get("value").map_err(db_error)? })
+fn setting_from(row: &impl Row) -> Result<CustomSetting, Error> {
+    Ok(CustomSetting { name: row.text("name")?, value: row.text("value")? })
 }

@@ -2,10 +2,11 @@
 //!
 //! The SQL is written once in the portable subset both engines share
 //! (`$N` placeholders, `RETURNING`, `ON CONFLICT`) and runs through sqlx's
-//! `Any` driver; only the migrations differ per backend. On SQLite all
-//! writes go through a single connection, so writers queue in Roster instead
-//! of failing with `SQLITE_BUSY`; readers use their own pool (WAL lets them
-//! run beside the writer).
+//! `Any` driver; only the migrations differ per backend. On SQLite one
+//! writer at a time writes, so writers queue in Roster instead of failing
+//! with `SQLITE_BUSY`; readers use their own pool (WAL lets them run beside
+//! the writer). The hot writes run on a writer thread with its own
+//! connection ([`writer`]), through the same logic ([`sql::Conn`]).
 
 mod accounts;
 mod custom;
@@ -16,7 +17,9 @@ mod members;
 mod profiles;
 mod rate;
 mod site;
+mod sql;
 mod tokens;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -88,6 +91,9 @@ pub struct Store {
     backend: Backend,
     group_sync: Option<durability::GroupSync>,
     sqlite_file: Option<std::path::PathBuf>,
+    /// The hot writes' thread, on a SQLite file (not in memory, where a
+    /// second connection would be a second database).
+    writer: Option<writer::Writer>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -125,13 +131,7 @@ impl Store {
         };
         const PRAGMAS: &str =
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
-        // The writer gets a larger page cache (16 MiB, allocated as used): a
-        // bulk write dirties many pages, and spilling them mid-transaction
-        // costs writes; readers keep SQLite's default 2 MiB each.
-        const WRITER_PRAGMAS: &str =
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;";
-        let pool = |max: u32, pragmas: &'static str| {
+        let pool = |max: u32| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(config.acquire_timeout)
@@ -142,18 +142,22 @@ impl Store {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            conn.execute(pragmas).await?;
+                            conn.execute(PRAGMAS).await?;
                         }
                         Ok(())
                     })
                 })
         };
-        let read = pool(config.max_connections, PRAGMAS).connect_with(options.clone()).await?;
+        let read = pool(config.max_connections).connect_with(options.clone()).await?;
         let write = match backend {
-            Backend::Sqlite => pool(1, WRITER_PRAGMAS).connect_with(options).await?,
+            Backend::Sqlite => pool(1).connect_with(options).await?,
             Backend::Postgres => read.clone(),
         };
-        Ok(Store { read, write, backend, group_sync, sqlite_file })
+        let writer = match &sqlite_file {
+            Some(file) => Some(writer::Writer::start(file, write.clone())?),
+            None => None,
+        };
+        Ok(Store { read, write, backend, group_sync, sqlite_file, writer })
     }
 
     pub fn backend(&self) -> Backend {
@@ -248,6 +252,9 @@ impl Store {
         if let Err(e) = self.sync().await {
             tracing::error!(error = %e, "cannot flush the last writes at close");
         }
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.write.close().await;
         self.read.close().await;
     }
@@ -274,17 +281,27 @@ pub enum StoreError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 /// Maps a driver error to the domain: a database that cannot be reached is
 /// `Unavailable` (503), anything else is a bug to log.
-pub(crate) fn db_error(e: sqlx::Error) -> Error {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+pub(crate) fn db_error(e: impl Into<sql::DbError>) -> Error {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e.into() {
+        sql::DbError::Sqlx(
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_),
+        ) => Error::Unavailable,
+        sql::DbError::Sqlx(sqlx::Error::Database(ref d)) if d.code().is_some_and(|c| unavailable_sqlstate(&c)) => {
             Error::Unavailable
         }
-        sqlx::Error::Database(ref d) if d.code().is_some_and(|c| unavailable_sqlstate(&c)) => Error::Unavailable,
+        sql::DbError::Sqlite(rusqlite::Error::SqliteFailure(ref f, _))
+            if matches!(f.code, DatabaseBusy | DatabaseLocked) =>
+        {
+            Error::Unavailable
+        }
         other => Error::Internal(other.to_string()),
     }
 }

@@ -14,12 +14,12 @@ use roster_domain::roles::RoleSettings;
 use roster_domain::settings::UserSettings;
 use roster_domain::validate::normalize_email;
 use roster_domain::Error;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
 
 use crate::accounts::{account_clause, account_from_row, bind_account, parse_uuid};
-use crate::{db_error, is_unique_violation, Params, Store};
+use crate::sql::{args, write_transaction, Arg, Conn, DbError, Row};
+use crate::{db_error, Params, Store};
 
 pub(crate) const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
      u.suffix_name, u.title, u.job_title, u.company, u.country_code, u.work_address, u.home_address, u.site_admin, \
@@ -66,7 +66,7 @@ impl Store {
     /// One member of an account, or `UnknownUser`.
     pub async fn member(&self, account: AccountId, user: UserId) -> Result<Member, Error> {
         let mut conn = self.read.acquire().await.map_err(db_error)?;
-        member_in(&mut conn, account, user).await?.ok_or_else(|| Error::UnknownUser(user.to_string()))
+        member_in(&mut *conn, account, user).await?.ok_or_else(|| Error::UnknownUser(user.to_string()))
     }
 
     /// A page of an account's members in a stable order (oldest first).
@@ -154,20 +154,8 @@ impl Store {
         actor: &Actor,
         items: Vec<NewMember>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
-        if items.len() > 1 {
-            let mut tx = self.write.begin().await.map_err(db_error)?;
-            match create_all_new(&mut tx, actor, &items).await {
-                Ok(Some(created)) => {
-                    tx.commit().await.map_err(db_error)?;
-                    return Ok(created.into_iter().map(Ok).collect());
-                }
-                Err(Error::Unavailable) => return Err(Error::Unavailable),
-                // Something needs the careful path, which says what, item by item.
-                Ok(None) | Err(_) => tx.rollback().await.map_err(db_error)?,
-            }
-        }
         let actor = actor.clone();
-        self.batch(items, move |conn, new| Box::pin(create_one(conn, actor.clone(), new))).await
+        write_transaction!(self, |conn| create_members_in(conn, actor, items))
     }
 
     /// Applies partial updates, each checked against the actor's rights, the
@@ -178,7 +166,11 @@ impl Store {
         items: Vec<MemberUpdate>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
         let actor = actor.clone();
-        self.batch(items, move |conn, item| Box::pin(update_one(conn, actor.clone(), item))).await
+        write_transaction!(self, |conn| batch(conn, items, move |conn, item| Box::pin(update_one(
+            conn,
+            actor.clone(),
+            item
+        ))))
     }
 
     /// The login record for an email: the user, its password hash, and
@@ -210,45 +202,86 @@ impl Store {
         Ok(member_from_row(&row)?.user)
     }
 
-    /// Runs `each` on every item in one transaction, each item inside its own
-    /// savepoint: a failing item is rolled back alone. One commit (one fsync)
-    /// for the whole batch.
-    pub(crate) async fn batch<I, T>(
+    /// [`batch`] in a transaction of its own on the sqlx write connection.
+    pub(crate) async fn batch<I: Send, T: Send>(
         &self,
         items: Vec<I>,
-        mut each: impl for<'c> FnMut(&'c mut AnyConnection, I) -> ItemFuture<'c, T>,
+        each: impl for<'c> FnMut(&'c mut AnyConnection, I) -> ItemFuture<'c, T> + Send,
     ) -> Result<Vec<Result<T, Error>>, Error> {
         let mut tx = self.write.begin().await.map_err(db_error)?;
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let mut savepoint = sqlx::Acquire::begin(&mut *tx).await.map_err(db_error)?;
-            let result = each(&mut savepoint, item).await;
-            match result {
-                Ok(_) => savepoint.commit().await.map_err(db_error)?,
-                Err(Error::Unavailable | Error::Internal(_)) => return result.map(|_| Vec::new()),
-                Err(_) => savepoint.rollback().await.map_err(db_error)?,
-            }
-            out.push(result);
-        }
+        let out = batch(&mut *tx, items, each).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
     }
 }
 
-async fn create_one(conn: &mut AnyConnection, actor: Actor, new: NewMember) -> Result<Member, Error> {
+/// Runs `each` on every item, each inside its own savepoint: a failing item
+/// is rolled back alone. A failure of the database fails the whole batch.
+pub(crate) async fn batch<C: Conn, I: Send, T: Send>(
+    conn: &mut C,
+    items: Vec<I>,
+    mut each: impl for<'c> FnMut(&'c mut C, I) -> ItemFuture<'c, T> + Send,
+) -> Result<Vec<Result<T, Error>>, Error> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let savepoint = Savepoint::begin(conn, "item").await?;
+        let result = each(conn, item).await;
+        if let Err(Error::Unavailable | Error::Internal(_)) = result {
+            return result.map(|_| Vec::new());
+        }
+        savepoint.end(conn, result.is_ok()).await?;
+        out.push(result);
+    }
+    Ok(out)
+}
+
+/// A named savepoint: [`Savepoint::end`] keeps or undoes what was done since.
+struct Savepoint(&'static str);
+
+impl Savepoint {
+    async fn begin(conn: &mut impl Conn, name: &'static str) -> Result<Savepoint, Error> {
+        conn.execute(&format!("SAVEPOINT {name}"), args![]).await.map_err(db_error)?;
+        Ok(Savepoint(name))
+    }
+
+    async fn end(self, conn: &mut impl Conn, keep: bool) -> Result<(), Error> {
+        if !keep {
+            conn.execute(&format!("ROLLBACK TO SAVEPOINT {}", self.0), args![]).await.map_err(db_error)?;
+        }
+        conn.execute(&format!("RELEASE SAVEPOINT {}", self.0), args![]).await.map_err(db_error)
+    }
+}
+
+async fn create_members_in<C: Conn>(
+    conn: &mut C,
+    actor: Actor,
+    items: Vec<NewMember>,
+) -> Result<Vec<Result<Member, Error>>, Error> {
+    if items.len() > 1 {
+        let savepoint = Savepoint::begin(conn, "all_new").await?;
+        let fast = create_all_new(conn, &actor, &items).await;
+        if let Err(Error::Unavailable) = fast {
+            return Err(Error::Unavailable);
+        }
+        let done = matches!(fast, Ok(Some(_)));
+        savepoint.end(conn, done).await?;
+        if let Ok(Some(created)) = fast {
+            return Ok(created.into_iter().map(Ok).collect());
+        }
+        // Something needs the careful path, which says what, item by item.
+    }
+    batch(conn, items, move |conn, new| Box::pin(create_one(conn, actor.clone(), new))).await
+}
+
+async fn create_one<C: Conn>(conn: &mut C, actor: Actor, new: NewMember) -> Result<Member, Error> {
     let (account, by) = (actor.account_id, actor.user_id);
     let now = Timestamp::now();
-    let existing = sqlx::query("SELECT id, password_hash FROM users WHERE email_norm = $1")
-        .bind(new.email.normalized())
-        .fetch_optional(&mut *conn)
+    let existing = conn
+        .fetch_optional("SELECT id, password_hash FROM users WHERE email_norm = $1", args![new.email.normalized()])
         .await
         .map_err(db_error)?;
     let (user, has_password) = match existing {
-        Some(row) => {
-            let user = UserId(parse_uuid(&row.try_get::<String, _>("id").map_err(db_error)?)?);
-            let hash: Option<String> = row.try_get("password_hash").map_err(db_error)?;
-            (user, hash.is_some())
-        }
+        Some(row) => (UserId(parse_uuid(&row.text("id")?)?), row.opt_text("password_hash")?.is_some()),
         None => match insert_new_identity(conn, &new, now).await? {
             Some(user) => (user, new.password_hash.is_some()),
             // Another transaction created the email meanwhile: join that identity.
@@ -264,7 +297,7 @@ async fn create_one(conn: &mut AnyConnection, actor: Actor, new: NewMember) -> R
     }
     custom_settings::check_size(&new.custom_settings)?;
     insert_memberships(conn, account, &[(user, status, profile.id, to_json(&settings))], now).await.map_err(|e| {
-        if is_unique_violation(&e) {
+        if e.is_unique_violation() {
             Error::UserExists(new.email.to_string())
         } else {
             db_error(e)
@@ -277,14 +310,14 @@ async fn create_one(conn: &mut AnyConnection, actor: Actor, new: NewMember) -> R
 /// The fast path of a bulk create, for the common case: every item a new
 /// email, valid as it stands. Multi-row statements write them all. `None` when any item
 /// is not that case; the caller then rolls back and creates one by one.
-async fn create_all_new(
-    conn: &mut AnyConnection,
+async fn create_all_new<C: Conn>(
+    conn: &mut C,
     actor: &Actor,
     items: &[NewMember],
 ) -> Result<Option<Vec<Member>>, Error> {
-    // Parameters per statement: sqlx looks each one up by name in SQLite,
-    // which costs in proportion to the statement's parameters, so many small
-    // statements beat one huge one.
+    // Parameters per statement: sqlx looks each one up by name in SQLite
+    // (when the writer thread does not run it), which costs in proportion to
+    // the statement's parameters, so many small statements beat one huge one.
     const PARAMS: usize = 400;
     let now = Timestamp::now();
     let emails: std::collections::HashSet<String> = items.iter().map(|n| n.email.normalized()).collect();
@@ -294,12 +327,8 @@ async fn create_all_new(
     let emails: Vec<String> = emails.into_iter().collect();
     for chunk in emails.chunks(PARAMS) {
         let mut p = Params::default();
-        let sql = format!("SELECT COUNT(*) FROM users WHERE email_norm IN ({})", p.list(chunk.len()));
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
-        for email in chunk {
-            q = q.bind(email.as_str());
-        }
-        if q.fetch_one(&mut *conn).await.map_err(db_error)? > 0 {
+        let sql = format!("SELECT COUNT(*) AS n FROM users WHERE email_norm IN ({})", p.list(chunk.len()));
+        if conn.fetch_count(&sql, chunk.iter().map(Arg::from).collect()).await? > 0 {
             return Ok(None);
         }
     }
@@ -365,18 +394,18 @@ fn initial_status(new: &NewMember, has_password: bool) -> UserStatus {
     new.status.unwrap_or(if has_password { UserStatus::Active } else { UserStatus::ActivationSent })
 }
 
-async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
+async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
     let MemberUpdate { user_id, patch, if_match } = item;
     actor.ensure_can_update_user(user_id)?;
     lock_member(conn, actor.account_id, user_id).await?;
     let current =
         member_in(conn, actor.account_id, user_id).await?.ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
-    let shared: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE user_id = $1 AND account_id <> $2")
-        .bind(user_id.to_string())
-        .bind(actor.account_id.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db_error)?;
+    let shared = conn
+        .fetch_count(
+            "SELECT COUNT(*) AS n FROM memberships WHERE user_id = $1 AND account_id <> $2",
+            args![user_id.to_string(), actor.account_id.0],
+        )
+        .await?;
     actor.ensure_can_apply(&current, shared > 0, &patch)?;
     if if_match.is_some_and(|(view, tags)| !tags.contains(&current.tag(view))) {
         return Err(Error::PreconditionFailed);
@@ -392,14 +421,12 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
     if let Some(change) = patch.settings.clone() {
         let mut settings = current.settings.clone();
         settings.apply(change, &current.profile.caps, actor.caps.manage_users, actor.user_id, now)?;
-        sqlx::query("UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 WHERE account_id = $3 AND user_id = $4")
-            .bind(to_json(&settings))
-            .bind(now.0)
-            .bind(actor.account_id.0)
-            .bind(user_id.to_string())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
+        conn.execute(
+            "UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 WHERE account_id = $3 AND user_id = $4",
+            args![to_json(&settings), now.0, actor.account_id.0, user_id.to_string()],
+        )
+        .await
+        .map_err(db_error)?;
     }
 
     let status = patch.status.unwrap_or(current.status);
@@ -412,16 +439,11 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
         None => current.profile.clone(),
     };
     if status != current.status || profile.id != current.profile.id {
-        sqlx::query(
+        conn.execute(
             "UPDATE memberships SET status = $1, profile_id = $2, updated_at = $3, version = version + 1 \
              WHERE account_id = $4 AND user_id = $5",
+            args![status.as_str(), profile.id.0, now.0, actor.account_id.0, user_id.to_string()],
         )
-        .bind(status.as_str())
-        .bind(profile.id.0)
-        .bind(now.0)
-        .bind(actor.account_id.0)
-        .bind(user_id.to_string())
-        .execute(&mut *conn)
         .await
         .map_err(db_error)?;
         if current.is_active_admin() {
@@ -435,63 +457,48 @@ async fn update_one(conn: &mut AnyConnection, actor: Actor, item: MemberUpdate) 
 /// concurrent updates on PostgreSQL queue instead of overwriting each other
 /// (a no-op UPDATE locks the row). SQLite has a single writer, so there it
 /// skips the two statements.
-pub(crate) async fn lock_member(conn: &mut AnyConnection, account: AccountId, user: UserId) -> Result<(), Error> {
-    if conn.backend_name() == "SQLite" {
+pub(crate) async fn lock_member(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<(), Error> {
+    if conn.single_writer() {
         return Ok(());
     }
-    sqlx::query("UPDATE users SET version = version WHERE id = $1")
-        .bind(user.to_string())
-        .execute(&mut *conn)
+    conn.execute("UPDATE users SET version = version WHERE id = $1", args![user.to_string()])
         .await
         .map_err(db_error)?;
-    sqlx::query("UPDATE memberships SET version = version WHERE account_id = $1 AND user_id = $2")
-        .bind(account.0)
-        .bind(user.to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    Ok(())
+    conn.execute(
+        "UPDATE memberships SET version = version WHERE account_id = $1 AND user_id = $2",
+        args![account.0, user.to_string()],
+    )
+    .await
+    .map_err(db_error)
 }
 
 /// Refuses a change that leaves the account without an active administrator
 /// (it would be locked out); run inside the changing transaction.
-pub(crate) async fn ensure_an_admin_remains(conn: &mut AnyConnection, account: AccountId) -> Result<(), Error> {
+pub(crate) async fn ensure_an_admin_remains(conn: &mut impl Conn, account: AccountId) -> Result<(), Error> {
     if active_admins(conn, account).await? == 0 {
         return Err(Error::LastAdmin);
     }
     Ok(())
 }
 
-async fn active_admins(conn: &mut AnyConnection, account: AccountId) -> Result<i64, Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id \
+async fn active_admins(conn: &mut impl Conn, account: AccountId) -> Result<i64, Error> {
+    conn.fetch_count(
+        "SELECT COUNT(*) AS n FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id \
          WHERE m.account_id = $1 AND p.account_management <> 0 AND m.status NOT IN ('Closed', 'Disabled')",
+        args![account.0],
     )
-    .bind(account.0)
-    .fetch_one(conn)
     .await
-    .map_err(db_error)
 }
 
-async fn resolve_profile(
-    conn: &mut AnyConnection,
-    account: AccountId,
-    target: ProfileTarget,
-) -> Result<ProfileRef, Error> {
+async fn resolve_profile(conn: &mut impl Conn, account: AccountId, target: ProfileTarget) -> Result<ProfileRef, Error> {
+    const SELECT: &str =
+        "SELECT id, name, settings AS profile_settings, builtin AS profile_builtin FROM permission_profiles WHERE account_id = $1";
     let row = match target {
-        ProfileTarget::Id(id) => sqlx::query(
-            "SELECT id, name, settings AS profile_settings, builtin AS profile_builtin FROM permission_profiles WHERE account_id = $1 AND id = $2",
-        )
-        .bind(account.0)
-        .bind(id.0),
-        ProfileTarget::Builtin(b) => sqlx::query(
-            "SELECT id, name, settings AS profile_settings, builtin AS profile_builtin FROM permission_profiles WHERE account_id = $1 AND builtin = $2",
-        )
-        .bind(account.0)
-        .bind(b.key()),
+        ProfileTarget::Id(id) => conn.fetch_optional(&format!("{SELECT} AND id = $2"), args![account.0, id.0]).await,
+        ProfileTarget::Builtin(b) => {
+            conn.fetch_optional(&format!("{SELECT} AND builtin = $2"), args![account.0, b.key()]).await
+        }
     }
-    .fetch_optional(conn)
-    .await
     .map_err(db_error)?;
     let Some(row) = row else {
         return Err(match target {
@@ -499,20 +506,16 @@ async fn resolve_profile(
             ProfileTarget::Builtin(b) => Error::Internal(format!("account {account} lacks its {} profile", b.name())),
         });
     };
-    Ok(ProfileRef {
-        id: ProfileId(row.try_get("id").map_err(db_error)?),
-        name: row.try_get("name").map_err(db_error)?,
-        caps: profile_caps(&row)?,
-    })
+    Ok(ProfileRef { id: ProfileId(row.int("id")?), name: row.text("name")?, caps: profile_caps(&row)? })
 }
 
 /// Adds memberships (user, status, profile, settings JSON) with one statement.
 pub(crate) async fn insert_memberships(
-    conn: &mut AnyConnection,
+    conn: &mut impl Conn,
     account: AccountId,
     rows: &[(UserId, UserStatus, ProfileId, String)],
     now: Timestamp,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), DbError> {
     let mut p = Params::default();
     let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(8))).collect();
     let sql = format!(
@@ -520,45 +523,39 @@ pub(crate) async fn insert_memberships(
          VALUES {}",
         values.join(", ")
     );
-    let mut q = sqlx::query(&sql);
-    for (user, status, profile, settings) in rows {
-        q = q
-            .bind(account.0)
-            .bind(user.to_string())
-            .bind(Uuid::now_v7().to_string())
-            .bind(status.as_str())
-            .bind(profile.0)
-            .bind(now.0)
-            .bind(now.0)
-            .bind(settings.as_str());
-    }
-    q.execute(conn).await.map(drop)
+    let args = rows.iter().flat_map(|(user, status, profile, settings)| {
+        args![
+            account.0,
+            user.to_string(),
+            Uuid::now_v7().to_string(),
+            status.as_str(),
+            profile.0,
+            now.0,
+            now.0,
+            settings
+        ]
+    });
+    conn.execute(&sql, args.collect()).await
 }
 
 /// Members of an account by user id (those that exist).
 pub(crate) async fn members_in(
-    conn: &mut AnyConnection,
+    conn: &mut impl Conn,
     account: AccountId,
     users: &[UserId],
 ) -> Result<Vec<Member>, Error> {
     let mut p = Params::default();
     let sql = format!("{MEMBER_SELECT} WHERE m.account_id = {} AND m.user_id IN ({})", p.next(), p.list(users.len()));
-    let mut q = sqlx::query(&sql).bind(account.0);
-    for user in users {
-        q = q.bind(user.to_string());
-    }
-    q.fetch_all(conn).await.map_err(db_error)?.iter().map(member_from_row).collect()
+    let args = std::iter::once(Arg::from(account.0)).chain(users.iter().map(|u| Arg::from(u.to_string())));
+    conn.fetch_all(&sql, args.collect()).await.map_err(db_error)?.iter().map(member_from_row).collect()
 }
 
-pub(crate) async fn member_in(
-    conn: &mut AnyConnection,
-    account: AccountId,
-    user: UserId,
-) -> Result<Option<Member>, Error> {
-    let row = sqlx::query(&format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2"))
-        .bind(account.0)
-        .bind(user.to_string())
-        .fetch_optional(conn)
+pub(crate) async fn member_in(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
+    let row = conn
+        .fetch_optional(
+            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2"),
+            args![account.0, user.to_string()],
+        )
         .await
         .map_err(db_error)?;
     row.as_ref().map(member_from_row).transpose()
@@ -566,20 +563,16 @@ pub(crate) async fn member_in(
 
 /// Inserts a new identity inside a savepoint; `None` when a concurrent
 /// transaction took the email first (the caller then joins that identity).
-async fn insert_new_identity(
-    conn: &mut AnyConnection,
-    new: &NewMember,
-    now: Timestamp,
-) -> Result<Option<UserId>, Error> {
+async fn insert_new_identity(conn: &mut impl Conn, new: &NewMember, now: Timestamp) -> Result<Option<UserId>, Error> {
     let user = UserId::new();
-    sqlx::query("SAVEPOINT new_identity").execute(&mut *conn).await.map_err(db_error)?;
+    let savepoint = Savepoint::begin(conn, "new_identity").await?;
     match insert_identity(conn, user, new, false, now).await {
         Ok(()) => {
-            sqlx::query("RELEASE SAVEPOINT new_identity").execute(&mut *conn).await.map_err(db_error)?;
+            savepoint.end(conn, true).await?;
             Ok(Some(user))
         }
         Err(Error::EmailTaken(_)) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT new_identity").execute(&mut *conn).await.map_err(db_error)?;
+            savepoint.end(conn, false).await?;
             Ok(None)
         }
         Err(e) => Err(e),
@@ -587,14 +580,14 @@ async fn insert_new_identity(
 }
 
 pub(crate) async fn insert_identity(
-    conn: &mut AnyConnection,
+    conn: &mut impl Conn,
     user: UserId,
     new: &NewMember,
     site_admin: bool,
     now: Timestamp,
 ) -> Result<(), Error> {
     insert_identities(conn, &[(user, new)], site_admin, now).await.map_err(|e| {
-        if is_unique_violation(&e) {
+        if e.is_unique_violation() {
             Error::EmailTaken(new.email.to_string())
         } else {
             db_error(e)
@@ -604,11 +597,11 @@ pub(crate) async fn insert_identity(
 
 /// Inserts identities with one statement (a bulk create writes hundreds).
 pub(crate) async fn insert_identities(
-    conn: &mut AnyConnection,
+    conn: &mut impl Conn,
     rows: &[(UserId, &NewMember)],
     site_admin: bool,
     now: Timestamp,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), DbError> {
     let mut p = Params::default();
     let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(18))).collect();
     let sql = format!(
@@ -617,72 +610,72 @@ pub(crate) async fn insert_identities(
          VALUES {}",
         values.join(", ")
     );
-    let mut q = sqlx::query(&sql);
-    for (user, new) in rows {
+    let args = rows.iter().flat_map(|(user, new)| {
         let n = &new.names;
-        q = q
-            .bind(user.to_string())
-            .bind(new.email.as_str())
-            .bind(new.email.normalized())
-            .bind(new.user_name.as_str())
-            .bind(n.first_name.as_deref())
-            .bind(n.middle_name.as_deref())
-            .bind(n.last_name.as_deref())
-            .bind(n.suffix_name.as_deref())
-            .bind(n.title.as_deref())
-            .bind(new.job_title.as_deref())
-            .bind(new.company.as_deref())
-            .bind(new.country_code.as_deref())
-            .bind(address_json(&new.work_address))
-            .bind(address_json(&new.home_address))
-            .bind(new.password_hash.as_ref().map(|h| h.0.as_str()))
-            .bind(site_admin as i64)
-            .bind(now.0)
-            .bind(now.0);
-    }
-    q.execute(conn).await.map(drop)
+        args![
+            user.to_string(),
+            new.email.as_str(),
+            new.email.normalized(),
+            new.user_name.as_str(),
+            n.first_name.as_deref(),
+            n.middle_name.as_deref(),
+            n.last_name.as_deref(),
+            n.suffix_name.as_deref(),
+            n.title.as_deref(),
+            new.job_title.as_deref(),
+            new.company.as_deref(),
+            new.country_code.as_deref(),
+            address_json(&new.work_address),
+            address_json(&new.home_address),
+            new.password_hash.as_ref().map(|h| h.0.as_str()),
+            site_admin as i64,
+            now.0,
+            now.0,
+        ]
+    });
+    conn.execute(&sql, args.collect()).await
 }
 
 async fn write_identity(
-    conn: &mut AnyConnection,
+    conn: &mut impl Conn,
     user: &Identity,
     password_hash: Option<&str>,
     now: Timestamp,
 ) -> Result<(), Error> {
     let n = &user.names;
-    sqlx::query(
+    conn.execute(
         "UPDATE users SET email = $1, email_norm = $2, user_name = $3, first_name = $4, middle_name = $5, last_name = $6, \
          suffix_name = $7, title = $8, job_title = $9, company = $10, country_code = $11, work_address = $12, \
          home_address = $13, password_hash = COALESCE($14, password_hash), updated_at = $15, version = version + 1, \
          personal_profile = $16 WHERE id = $17",
+        args![
+            &user.email,
+            normalize_email(&user.email),
+            &user.user_name,
+            n.first_name.as_deref(),
+            n.middle_name.as_deref(),
+            n.last_name.as_deref(),
+            n.suffix_name.as_deref(),
+            n.title.as_deref(),
+            user.job_title.as_deref(),
+            user.company.as_deref(),
+            user.country_code.as_deref(),
+            address_json(&user.work_address),
+            address_json(&user.home_address),
+            password_hash,
+            now.0,
+            to_json(&user.personal),
+            user.id.to_string(),
+        ],
     )
-    .bind(&user.email)
-    .bind(normalize_email(&user.email))
-    .bind(&user.user_name)
-    .bind(n.first_name.as_deref())
-    .bind(n.middle_name.as_deref())
-    .bind(n.last_name.as_deref())
-    .bind(n.suffix_name.as_deref())
-    .bind(n.title.as_deref())
-    .bind(user.job_title.as_deref())
-    .bind(user.company.as_deref())
-    .bind(user.country_code.as_deref())
-    .bind(address_json(&user.work_address))
-    .bind(address_json(&user.home_address))
-    .bind(password_hash)
-    .bind(now.0)
-    .bind(to_json(&user.personal))
-    .bind(user.id.to_string())
-    .execute(conn)
     .await
-    .map_err(|e| if is_unique_violation(&e) { Error::EmailTaken(user.email.clone()) } else { db_error(e) })?;
-    Ok(())
+    .map_err(|e| if e.is_unique_violation() { Error::EmailTaken(user.email.clone()) } else { db_error(e) })
 }
 
 /// The capabilities of the profile in a row (`profile_settings`, `profile_builtin`).
-pub(crate) fn profile_caps(row: &AnyRow) -> Result<Capabilities, Error> {
-    let settings: RoleSettings = json(&row.try_get::<String, _>("profile_settings").map_err(db_error)?)?;
-    let builtin: Option<String> = row.try_get("profile_builtin").map_err(db_error)?;
+pub(crate) fn profile_caps(row: &impl Row) -> Result<Capabilities, Error> {
+    let settings: RoleSettings = json(&row.text("profile_settings")?)?;
+    let builtin = row.opt_text("profile_builtin")?;
     Ok(settings.capabilities(builtin.as_deref().and_then(BuiltinProfile::from_key)))
 }
 
@@ -721,10 +714,10 @@ pub(crate) fn like_pattern(s: &str) -> String {
     out
 }
 
-pub(crate) fn member_from_row(row: &AnyRow) -> Result<Member, Error> {
-    let text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
-    let opt = |name: &str| row.try_get::<Option<String>, _>(name).map_err(db_error);
-    let int = |name: &str| row.try_get::<i64, _>(name).map_err(db_error);
+pub(crate) fn member_from_row(row: &impl Row) -> Result<Member, Error> {
+    let text = |name: &str| row.text(name);
+    let opt = |name: &str| row.opt_text(name);
+    let int = |name: &str| row.int(name);
     Ok(Member {
         user: Identity {
             id: UserId(parse_uuid(&text("user_id")?)?),

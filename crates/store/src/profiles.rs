@@ -133,12 +133,12 @@ impl Store {
         .await
         .map_err(|e| duplicate(e, &profile.name))?;
         for user in change.users {
-            if member_in(&mut tx, account, user).await?.is_none() {
+            if member_in(&mut *tx, account, user).await?.is_none() {
                 return Err(Error::UnknownUser(user.to_string()));
             }
             move_member(&mut tx, account, user, id).await?;
         }
-        ensure_an_admin_remains(&mut tx, account).await?;
+        ensure_an_admin_remains(&mut *tx, account).await?;
         let profile = profile_in(&mut tx, account, id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(profile)
@@ -215,7 +215,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        ensure_an_admin_remains(&mut tx, account).await?;
+        ensure_an_admin_remains(&mut *tx, account).await?;
         tx.commit().await.map_err(db_error)
     }
 }

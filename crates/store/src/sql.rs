@@ -1,0 +1,265 @@
+//! What the store's shared write logic needs of a connection, so that the
+//! logic is written once and runs on two kinds: sqlx's `Any` connections
+//! (PostgreSQL; SQLite without a file) and the SQLite writer thread's own
+//! connection (see [`crate::writer`]), where a statement is a function call
+//! instead of a hand-off to another thread and back.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use roster_domain::Error;
+use rusqlite::types::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
+
+/// One bound parameter. Nulls are bound as text, as the columns that take
+/// them are.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(v)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Arg {
+        Arg::Text(v)
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(v: &String) -> Arg {
+        Arg::Text(v.clone())
+    }
+}
+
+impl<T: Into<Arg>> From<Option<T>> for Arg {
+    fn from(v: Option<T>) -> Arg {
+        v.map_or(Arg::Null, Into::into)
+    }
+}
+
+/// `args![a, b, c]`: parameters `$1`, `$2`, `$3` of a statement.
+macro_rules! args {
+    ($($arg:expr),* $(,)?) => { vec![$($crate::sql::Arg::from($arg)),*] };
+}
+pub(crate) use args;
+
+/// Runs `$body`, an expression over `$conn: &mut impl Conn`, as one write
+/// transaction, undone when it fails: on the SQLite writer thread when the
+/// store has one (inside that batch's transaction), else in a sqlx
+/// transaction. (A macro, because a closure cannot be generic over `Conn`.)
+macro_rules! write_transaction {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &$store.writer {
+            Some(writer) => writer.run(move |$conn| $crate::sql::now_or_never($body)).await,
+            None => {
+                let mut tx = $store.write.begin().await.map_err($crate::db_error)?;
+                let $conn: &mut sqlx::AnyConnection = &mut tx;
+                let value = $body.await?;
+                tx.commit().await.map_err($crate::db_error)?;
+                Ok(value)
+            }
+        }
+    };
+}
+pub(crate) use write_transaction;
+
+/// A driver error, whichever driver raised it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbError {
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl DbError {
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlx(e) => crate::is_unique_violation(e),
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A result row, read by column name.
+pub(crate) trait Row {
+    fn int(&self, column: &str) -> Result<i64, Error>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, Error>;
+    fn text(&self, column: &str) -> Result<String, Error> {
+        self.opt_text(column)?.ok_or_else(|| Error::Internal(format!("column {column} is null")))
+    }
+}
+
+/// A connection inside a write transaction.
+pub(crate) trait Conn: Send {
+    type Row: Row + Send;
+
+    /// Whether this connection writes alone (SQLite), so that rows need no
+    /// locks against concurrent writers.
+    fn single_writer(&self) -> bool;
+
+    fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<Vec<Self::Row>, DbError>> + Send;
+
+    fn execute(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    fn fetch_optional(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> impl Future<Output = Result<Option<Self::Row>, DbError>> + Send {
+        async move { Ok(self.fetch_all(sql, args).await?.into_iter().next()) }
+    }
+
+    /// The integer column `n` of the one row `sql` returns.
+    fn fetch_count(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<i64, Error>> + Send {
+        async move {
+            let row = self.fetch_optional(sql, args).await.map_err(crate::db_error)?;
+            row.ok_or_else(|| Error::Internal("a count returned no row".into()))?.int("n")
+        }
+    }
+}
+
+impl Row for AnyRow {
+    fn int(&self, column: &str) -> Result<i64, Error> {
+        self.try_get(column).map_err(crate::db_error)
+    }
+
+    fn opt_text(&self, column: &str) -> Result<Option<String>, Error> {
+        self.try_get(column).map_err(crate::db_error)
+    }
+}
+
+fn sqlx_query(sql: &str, args: Vec<Arg>) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    args.into_iter().fold(sqlx::query(sql), |q, arg| match arg {
+        Arg::Null => q.bind(None::<String>),
+        Arg::Int(v) => q.bind(v),
+        Arg::Text(v) => q.bind(v),
+    })
+}
+
+impl Conn for AnyConnection {
+    type Row = AnyRow;
+
+    fn single_writer(&self) -> bool {
+        self.backend_name() == "SQLite"
+    }
+
+    async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<AnyRow>, DbError> {
+        Ok(sqlx_query(sql, args).fetch_all(self).await?)
+    }
+
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<(), DbError> {
+        Ok(sqlx_query(sql, args).execute(self).await.map(drop)?)
+    }
+}
+
+/// The writer thread's connection. Its futures are ready at once: the
+/// writer polls them once ([`now_or_never`]).
+pub(crate) struct SqliteConn<'a>(pub(crate) &'a mut rusqlite::Connection);
+
+pub(crate) struct SqliteRow {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl SqliteRow {
+    fn value(&self, column: &str) -> Result<&Value, Error> {
+        let i = self
+            .columns
+            .iter()
+            .position(|c| c == column)
+            .ok_or_else(|| Error::Internal(format!("no column {column} in the result")))?;
+        Ok(&self.values[i])
+    }
+}
+
+impl Row for SqliteRow {
+    fn int(&self, column: &str) -> Result<i64, Error> {
+        match self.value(column)? {
+            Value::Integer(v) => Ok(*v),
+            other => Err(Error::Internal(format!("column {column} is {other:?}, not an integer"))),
+        }
+    }
+
+    fn opt_text(&self, column: &str) -> Result<Option<String>, Error> {
+        match self.value(column)? {
+            Value::Null => Ok(None),
+            Value::Text(v) => Ok(Some(v.clone())),
+            other => Err(Error::Internal(format!("column {column} is {other:?}, not text"))),
+        }
+    }
+}
+
+impl SqliteConn<'_> {
+    /// A cached statement with its parameters bound. The portable `$N`
+    /// become SQLite's `?N`, which bind by position (`$N` would be looked up
+    /// by name, at a cost that grows with the statement's parameters).
+    fn bound(&self, sql: &str, args: Vec<Arg>) -> rusqlite::Result<rusqlite::CachedStatement<'_>> {
+        let mut stmt = self.0.prepare_cached(&sql.replace('$', "?"))?;
+        for (i, arg) in args.into_iter().enumerate() {
+            match arg {
+                Arg::Null => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+                Arg::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
+                Arg::Text(v) => stmt.raw_bind_parameter(i + 1, v)?,
+            }
+        }
+        Ok(stmt)
+    }
+
+    fn rows(&self, sql: &str, args: Vec<Arg>) -> rusqlite::Result<Vec<SqliteRow>> {
+        let mut stmt = self.bound(sql, args)?;
+        let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let values = (0..columns.len()).map(|i| row.get::<_, Value>(i)).collect::<Result<_, _>>()?;
+            out.push(SqliteRow { columns: columns.clone(), values });
+        }
+        Ok(out)
+    }
+}
+
+impl Conn for SqliteConn<'_> {
+    type Row = SqliteRow;
+
+    fn single_writer(&self) -> bool {
+        true
+    }
+
+    fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<Vec<SqliteRow>, DbError>> + Send {
+        std::future::ready(self.rows(sql, args).map_err(DbError::from))
+    }
+
+    fn execute(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<(), DbError>> + Send {
+        std::future::ready(
+            self.bound(sql, args).and_then(|mut stmt| stmt.raw_execute()).map(drop).map_err(DbError::from),
+        )
+    }
+}
+
+/// The outcome of a future that never waits (one over [`SqliteConn`]).
+pub(crate) fn now_or_never<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    let mut future = std::pin::pin!(future);
+    match future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(outcome) => outcome,
+        std::task::Poll::Pending => Err(Error::Internal("a SQLite writer job waited on something".into())),
+    }
+}

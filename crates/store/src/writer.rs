@@ -1,0 +1,138 @@
+//! The SQLite writer: one thread with its own connection that runs the hot
+//! writes (user updates, bulk creates, custom settings) of all concurrent
+//! requests, committing together what arrived together.
+//!
+//! Through sqlx every statement is a hand-off to sqlx's connection thread
+//! and back; a settings update took about seven, and the hand-offs, not
+//! SQLite, bounded how many writes per second one writer could do. Here a
+//! job is a plain function call on the thread that owns the connection. The
+//! thread takes every job queued, runs each inside its own savepoint (a
+//! failing job is rolled back alone), commits once, then answers them all.
+//!
+//! The other writes still go through sqlx's single write connection. The
+//! writer holds that connection for the length of each batch, so there is
+//! still one writer at a time and neither waits on SQLite's busy handler.
+//! Durability is unchanged: the commit reaches the WAL, and the request
+//! waits on [`crate::Store::sync`] like any other write.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use roster_domain::Error;
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::sql::SqliteConn;
+
+/// Most jobs committed together (bounds how long one batch holds the lock).
+const MOST_JOBS: usize = 256;
+
+/// Runs a job inside its savepoint; what it returns answers the request
+/// once the batch's commit is known.
+type Job = Box<dyn FnOnce(&mut rusqlite::Connection) -> Answer + Send>;
+type Answer = Box<dyn FnOnce(Result<(), Error>) + Send>;
+
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+impl Writer {
+    /// Opens the writer's connection to `file` and starts its thread; `lock`
+    /// is the sqlx write pool it holds while it writes.
+    pub(crate) fn start(file: &Path, lock: AnyPool) -> Result<Writer, rusqlite::Error> {
+        let mut conn = rusqlite::Connection::open(file)?;
+        // The writer gets a larger page cache (16 MiB, allocated as used): a
+        // bulk write dirties many pages, and spilling them mid-transaction
+        // costs writes.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
+        let runtime = tokio::runtime::Handle::current();
+        let thread = std::thread::Builder::new()
+            .name("roster-sqlite-writer".into())
+            .spawn(move || {
+                // Returning the held connection to its pool spawns a task.
+                let _runtime = runtime.enter();
+                while let Some(first) = queue.blocking_recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MOST_JOBS {
+                        let Ok(job) = queue.try_recv() else { break };
+                        batch.push(job);
+                    }
+                    // A job dropped unanswered answers `Unavailable`.
+                    let held = match runtime.block_on(lock.acquire()) {
+                        Ok(held) => held,
+                        Err(e) => {
+                            tracing::error!(error = %e, jobs = batch.len(), "the SQLite writer cannot take the write lock");
+                            continue;
+                        }
+                    };
+                    let (answers, commit) = run_batch(&mut conn, batch);
+                    drop(held);
+                    for answer in answers {
+                        answer(commit.clone());
+                    }
+                }
+            })
+            .expect("the writer thread starts");
+        Ok(Writer { jobs: Arc::new(Mutex::new(Some(jobs))), thread: Arc::new(Mutex::new(Some(thread))) })
+    }
+
+    /// Runs `job` in the next batch's transaction; its error rolls back its
+    /// own changes only. Answers once the batch is committed.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut SqliteConn) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let outcome = in_savepoint(conn, job);
+            Box::new(move |commit: Result<(), Error>| {
+                let _ = answer.send(commit.and(outcome));
+            })
+        });
+        let jobs = self.jobs.lock().expect("writer queue lock").clone().ok_or(Error::Unavailable)?;
+        jobs.send(job).map_err(|_| Error::Unavailable)?;
+        answered.await.map_err(|_| Error::Unavailable)?
+    }
+
+    /// Finishes the queued jobs and stops the thread.
+    pub(crate) async fn close(&self) {
+        self.jobs.lock().expect("writer queue lock").take();
+        let thread = self.thread.lock().expect("writer thread lock").take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+/// Runs a batch in one transaction: the jobs' answers, and the commit's
+/// outcome to give them.
+fn run_batch(conn: &mut rusqlite::Connection, batch: Vec<Job>) -> (Vec<Answer>, Result<(), Error>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, jobs = batch.len(), "the SQLite writer cannot begin a transaction");
+        return (Vec::new(), Err(crate::db_error(e)));
+    }
+    let answers = batch.into_iter().map(|job| job(conn)).collect();
+    let commit = conn.execute_batch("COMMIT").map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        crate::db_error(e)
+    });
+    (answers, commit)
+}
+
+fn in_savepoint<T>(
+    conn: &mut rusqlite::Connection,
+    job: impl FnOnce(&mut SqliteConn) -> Result<T, Error>,
+) -> Result<T, Error> {
+    conn.execute_batch("SAVEPOINT job").map_err(crate::db_error)?;
+    let outcome = job(&mut SqliteConn(conn));
+    let end = if outcome.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    conn.execute_batch(end).map_err(crate::db_error)?;
+    outcome
+}
