@@ -83,9 +83,20 @@ impl std::str::FromStr for SqliteSynchronous {
     }
 }
 
-/// The storage interface: every query Roster makes lives behind it.
+/// The storage interface: every query Roster makes lives behind it. Cheap
+/// to clone (every request's state holds one).
 #[derive(Clone)]
-pub struct Store {
+pub struct Store(std::sync::Arc<Parts>);
+
+impl std::ops::Deref for Store {
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+#[doc(hidden)]
+pub struct Parts {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
@@ -157,7 +168,7 @@ impl Store {
             Some(file) => Some(writer::Writer::start(file, write.clone())?),
             None => None,
         };
-        Ok(Store { read, write, backend, group_sync, sqlite_file, writer })
+        Ok(Store(std::sync::Arc::new(Parts { read, write, backend, group_sync, sqlite_file, writer })))
     }
 
     pub fn backend(&self) -> Backend {

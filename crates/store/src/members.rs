@@ -400,13 +400,17 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
     lock_member(conn, actor.account_id, user_id).await?;
     let current =
         member_in(conn, actor.account_id, user_id).await?.ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
-    let shared = conn
-        .fetch_count(
-            "SELECT COUNT(*) AS n FROM memberships WHERE user_id = $1 AND account_id <> $2",
-            args![user_id.to_string(), actor.account_id.0],
-        )
-        .await?;
-    actor.ensure_can_apply(&current, shared > 0, &patch)?;
+    // Whether the identity is shared matters only to someone else changing it.
+    let shared = patch.touches_identity()
+        && !actor.is_self(user_id)
+        && conn
+            .fetch_count(
+                "SELECT COUNT(*) AS n FROM memberships WHERE user_id = $1 AND account_id <> $2",
+                args![user_id.to_string(), actor.account_id.0],
+            )
+            .await?
+            > 0;
+    actor.ensure_can_apply(&current, shared, &patch)?;
     if if_match.is_some_and(|(view, tags)| !tags.contains(&current.tag(view))) {
         return Err(Error::PreconditionFailed);
     }
@@ -418,6 +422,7 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
         write_identity(conn, &user, patch.password_hash.as_ref().map(|h| h.0.as_str()), now).await?;
     }
 
+    let mut new_settings = None;
     if let Some(change) = patch.settings.clone() {
         let mut settings = current.settings.clone();
         settings.apply(change, &current.profile.caps, actor.caps.manage_users, actor.user_id, now)?;
@@ -427,6 +432,7 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
         )
         .await
         .map_err(db_error)?;
+        new_settings = Some(settings);
     }
 
     let status = patch.status.unwrap_or(current.status);
@@ -438,7 +444,8 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
         }
         None => current.profile.clone(),
     };
-    if status != current.status || profile.id != current.profile.id {
+    let rights_changed = status != current.status || profile.id != current.profile.id;
+    if rights_changed {
         conn.execute(
             "UPDATE memberships SET status = $1, profile_id = $2, updated_at = $3, version = version + 1 \
              WHERE account_id = $4 AND user_id = $5",
@@ -450,7 +457,20 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
             ensure_an_admin_remains(conn, actor.account_id).await?;
         }
     }
-    member_in(conn, actor.account_id, user_id).await?.ok_or_else(|| Error::Internal("updated member vanished".into()))
+    if patch.touches_identity() || rights_changed {
+        return member_in(conn, actor.account_id, user_id)
+            .await?
+            .ok_or_else(|| Error::Internal("updated member vanished".into()));
+    }
+    // At most the settings changed (the hot case): the member as the UPDATE
+    // above left it, without reading it back.
+    let mut member = current;
+    if let Some(settings) = new_settings {
+        member.settings = settings;
+        member.updated_at = now;
+        member.version += 1;
+    }
+    Ok(member)
 }
 
 /// Takes the write locks of a member's rows before reading them, so that

@@ -16,7 +16,7 @@
 //! waits on [`crate::Store::sync`] like any other write.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use roster_domain::Error;
 use sqlx::AnyPool;
@@ -32,10 +32,12 @@ const MOST_JOBS: usize = 256;
 type Job = Box<dyn FnOnce(&mut rusqlite::Connection) -> Answer + Send>;
 type Answer = Box<dyn FnOnce(Result<(), Error>) + Send>;
 
-#[derive(Clone)]
+/// The queue's messages: a job, or `None` to stop once the queue before it is done.
+type Message = Option<Job>;
+
 pub(crate) struct Writer {
-    jobs: Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>,
-    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+    jobs: mpsc::UnboundedSender<Message>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Writer {
@@ -51,18 +53,25 @@ impl Writer {
              PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;",
         )?;
         conn.set_prepared_statement_cache_capacity(64);
-        let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
+        let (jobs, mut queue) = mpsc::unbounded_channel::<Message>();
         let runtime = tokio::runtime::Handle::current();
         let thread = std::thread::Builder::new()
             .name("roster-sqlite-writer".into())
             .spawn(move || {
                 // Returning the held connection to its pool spawns a task.
                 let _runtime = runtime.enter();
-                while let Some(first) = queue.blocking_recv() {
+                let mut stopping = false;
+                while let Some(Some(first)) = queue.blocking_recv() {
                     let mut batch = vec![first];
                     while batch.len() < MOST_JOBS {
-                        let Ok(job) = queue.try_recv() else { break };
-                        batch.push(job);
+                        match queue.try_recv() {
+                            Ok(Some(job)) => batch.push(job),
+                            Ok(None) => stopping = true,
+                            Err(_) => break,
+                        }
+                        if stopping {
+                            break;
+                        }
                     }
                     // A job dropped unanswered answers `Unavailable`.
                     let held = match runtime.block_on(lock.acquire()) {
@@ -77,10 +86,13 @@ impl Writer {
                     for answer in answers {
                         answer(commit.clone());
                     }
+                    if stopping {
+                        break;
+                    }
                 }
             })
             .expect("the writer thread starts");
-        Ok(Writer { jobs: Arc::new(Mutex::new(Some(jobs))), thread: Arc::new(Mutex::new(Some(thread))) })
+        Ok(Writer { jobs, thread: Mutex::new(Some(thread)) })
     }
 
     /// Runs `job` in the next batch's transaction; its error rolls back its
@@ -96,14 +108,13 @@ impl Writer {
                 let _ = answer.send(commit.and(outcome));
             })
         });
-        let jobs = self.jobs.lock().expect("writer queue lock").clone().ok_or(Error::Unavailable)?;
-        jobs.send(job).map_err(|_| Error::Unavailable)?;
+        self.jobs.send(Some(job)).map_err(|_| Error::Unavailable)?;
         answered.await.map_err(|_| Error::Unavailable)?
     }
 
     /// Finishes the queued jobs and stops the thread.
     pub(crate) async fn close(&self) {
-        self.jobs.lock().expect("writer queue lock").take();
+        let _ = self.jobs.send(None);
         let thread = self.thread.lock().expect("writer thread lock").take();
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
@@ -114,13 +125,13 @@ impl Writer {
 /// Runs a batch in one transaction: the jobs' answers, and the commit's
 /// outcome to give them.
 fn run_batch(conn: &mut rusqlite::Connection, batch: Vec<Job>) -> (Vec<Answer>, Result<(), Error>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, jobs = batch.len(), "the SQLite writer cannot begin a transaction");
         return (Vec::new(), Err(crate::db_error(e)));
     }
     let answers = batch.into_iter().map(|job| job(conn)).collect();
-    let commit = conn.execute_batch("COMMIT").map_err(|e| {
-        let _ = conn.execute_batch("ROLLBACK");
+    let commit = run(conn, "COMMIT").map_err(|e| {
+        let _ = run(conn, "ROLLBACK");
         crate::db_error(e)
     });
     (answers, commit)
@@ -130,9 +141,16 @@ fn in_savepoint<T>(
     conn: &mut rusqlite::Connection,
     job: impl FnOnce(&mut SqliteConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    conn.execute_batch("SAVEPOINT job").map_err(crate::db_error)?;
+    run(conn, "SAVEPOINT job").map_err(crate::db_error)?;
     let outcome = job(&mut SqliteConn(conn));
-    let end = if outcome.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-    conn.execute_batch(end).map_err(crate::db_error)?;
+    if outcome.is_err() {
+        run(conn, "ROLLBACK TO job").map_err(crate::db_error)?;
+    }
+    run(conn, "RELEASE job").map_err(crate::db_error)?;
     outcome
+}
+
+/// Runs a statement without parameters, prepared once.
+fn run(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
