@@ -68,7 +68,7 @@ impl Default for ApiConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub config: ApiConfig,
+    pub config: Arc<ApiConfig>,
     /// The OpenAPI document, built with the router.
     pub openapi: Arc<OnceLock<String>>,
     pub cache: Arc<cache::ReadCache>,
@@ -77,7 +77,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Self {
         let cache = cache::ReadCache::new(store.single_node());
-        AppState { store, config, openapi: Arc::default(), cache }
+        AppState { store, config: Arc::new(config), openapi: Arc::default(), cache }
     }
 }
 
@@ -101,11 +101,11 @@ pub fn router(state: AppState) -> Router {
         .merge(akana::routes().route_layer(idempotent))
         .split_for_parts();
     let _ = state.openapi.set(openapi::finish(api, &state.config.tenant));
-    let durable = axum::middleware::from_fn_with_state(state.clone(), durable);
+    let invalidate_caches = axum::middleware::from_fn_with_state(state.clone(), invalidate_caches);
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(durable)
+        .layer(invalidate_caches)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -116,25 +116,18 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// A request that may have written is answered only once its writes are on
-/// disk (see [`Store::sync`]): concurrent writers share one flush. When it
-/// ends, even cut short by a timeout, the read caches forget what they hold.
-async fn durable(
+/// When a request that may have written ends, even cut short by a timeout,
+/// the read caches forget what it may have changed.
+async fn invalidate_caches(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let writes = !req.method().is_safe();
     let mut invalidate = writes.then(|| InvalidateOnDrop(state.cache.clone(), cache::Written::Anything));
     let response = next.run(req).await;
-    if let Some(invalidate) = &mut invalidate {
-        if let Some(scope) = response.extensions().get::<cache::Written>() {
-            invalidate.1 = *scope;
-        }
-        if let Err(e) = state.store.sync().await {
-            return ApiError::from(e).into_response();
-        }
+    if let (Some(invalidate), Some(scope)) = (&mut invalidate, response.extensions().get::<cache::Written>()) {
+        invalidate.1 = *scope;
     }
     response
 }

@@ -69,7 +69,6 @@ pub async fn create_account(
     };
     let (account, admin) = store.create_account(NewAccount { name, admin }).await?;
     let access_token = issue_token(store, admin.user.id, token_ttl_seconds).await?;
-    store.sync().await?;
     Ok(CreatedAccount { account, admin, access_token })
 }
 

@@ -10,7 +10,6 @@
 
 mod accounts;
 mod custom;
-mod durability;
 mod groups;
 mod idempotency;
 mod members;
@@ -72,6 +71,20 @@ pub enum SqliteSynchronous {
     Normal,
 }
 
+impl SqliteSynchronous {
+    /// Every SQLite connection's settings.
+    fn pragmas(self) -> &'static str {
+        match self {
+            SqliteSynchronous::Full => {
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+            }
+            SqliteSynchronous::Normal => {
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
+            }
+        }
+    }
+}
+
 impl std::str::FromStr for SqliteSynchronous {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -100,7 +113,6 @@ pub struct Parts {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
-    group_sync: Option<durability::GroupSync>,
     sqlite_file: Option<std::path::PathBuf>,
     /// The hot writes' thread, on a SQLite file (not in memory, where a
     /// second connection would be a second database).
@@ -128,20 +140,16 @@ impl Store {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-        // `full` durability is kept by group commit (see `durability`), so
-        // SQLite itself never fsyncs on commit.
         let sqlite_file = match backend {
             Backend::Sqlite if !url.contains(":memory:") => {
                 Some(sqlx::sqlite::SqliteConnectOptions::from_str(&url)?.get_filename().to_owned())
             }
             _ => None,
         };
-        let group_sync = match (&sqlite_file, config.sqlite_synchronous) {
-            (Some(file), SqliteSynchronous::Full) => Some(durability::GroupSync::start(file.clone())),
-            _ => None,
-        };
-        const PRAGMAS: &str =
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+        // With `full`, a commit returns once its WAL frames are on disk. The
+        // hot writes commit in batches on the writer thread, so one flush
+        // serves every request in a batch (group commit).
+        let pragmas = config.sqlite_synchronous.pragmas();
         let pool = |max: u32| {
             AnyPoolOptions::new()
                 .max_connections(max)
@@ -153,7 +161,7 @@ impl Store {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            conn.execute(PRAGMAS).await?;
+                            conn.execute(pragmas).await?;
                         }
                         Ok(())
                     })
@@ -165,10 +173,10 @@ impl Store {
             Backend::Postgres => read.clone(),
         };
         let writer = match &sqlite_file {
-            Some(file) => Some(writer::Writer::start(file, write.clone())?),
+            Some(file) => Some(writer::Writer::start(file, pragmas, write.clone())?),
             None => None,
         };
-        Ok(Store(std::sync::Arc::new(Parts { read, write, backend, group_sync, sqlite_file, writer })))
+        Ok(Store(std::sync::Arc::new(Parts { read, write, backend, sqlite_file, writer })))
     }
 
     pub fn backend(&self) -> Backend {
@@ -248,21 +256,7 @@ impl Store {
         sqlx::raw_sql(sql).execute(&self.write).await.map(drop).map_err(db_error)
     }
 
-    /// Returns once every write committed so far is on disk; the HTTP layer
-    /// calls it before it answers any request that may have written. On
-    /// PostgreSQL, and on SQLite with `synchronous = normal`, commits are
-    /// already as durable as configured and this returns at once.
-    pub async fn sync(&self) -> Result<(), Error> {
-        match &self.group_sync {
-            Some(group) => group.sync().await,
-            None => Ok(()),
-        }
-    }
-
     pub async fn close(&self) {
-        if let Err(e) = self.sync().await {
-            tracing::error!(error = %e, "cannot flush the last writes at close");
-        }
         if let Some(writer) = &self.writer {
             writer.close().await;
         }

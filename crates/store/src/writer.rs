@@ -12,8 +12,9 @@
 //! The other writes still go through sqlx's single write connection. The
 //! writer holds that connection for the length of each batch, so there is
 //! still one writer at a time and neither waits on SQLite's busy handler.
-//! Durability is unchanged: the commit reaches the WAL, and the request
-//! waits on [`crate::Store::sync`] like any other write.
+//! With `synchronous = full` a commit returns once it is on disk, so a
+//! batch's requests share one flush (group commit) and each is answered
+//! only after it.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -41,17 +42,14 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Opens the writer's connection to `file` and starts its thread; `lock`
-    /// is the sqlx write pool it holds while it writes.
-    pub(crate) fn start(file: &Path, lock: AnyPool) -> Result<Writer, rusqlite::Error> {
+    /// Opens the writer's connection to `file` with `pragmas` and starts its
+    /// thread; `lock` is the sqlx write pool it holds while it writes.
+    pub(crate) fn start(file: &Path, pragmas: &str, lock: AnyPool) -> Result<Writer, rusqlite::Error> {
         let mut conn = rusqlite::Connection::open(file)?;
-        // The writer gets a larger page cache (16 MiB, allocated as used): a
-        // bulk write dirties many pages, and spilling them mid-transaction
-        // costs writes.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -16384;",
-        )?;
+        conn.execute_batch(pragmas)?;
+        // A larger page cache (16 MiB, allocated as used): a bulk write
+        // dirties many pages, and spilling them mid-transaction costs writes.
+        conn.execute_batch("PRAGMA cache_size = -16384;")?;
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, mut queue) = mpsc::unbounded_channel::<Message>();
         let runtime = tokio::runtime::Handle::current();
