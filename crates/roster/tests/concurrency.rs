@@ -103,3 +103,36 @@ async fn concurrent_creates_of_one_email_create_it_once() {
     let (_, list) = app.get(&app.ds("/users?email=racer@example.com"), &app.admin_token).await;
     assert_eq!(list["totalSetSize"], "1");
 }
+
+/// Concurrent writes share a transaction on SQLite's writer thread; one that
+/// fails (here: over the custom settings size limit) must be undone alone.
+#[tokio::test]
+async fn concurrent_writes_that_fail_are_undone_alone() {
+    let app = TestApp::spawn().await;
+    let mut users = Vec::new();
+    for i in 0..24 {
+        users.push(app.create_user(&format!("u{i}@example.com"), &format!("U{i}")).await);
+    }
+    let writes: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let value = if i % 3 == 0 { "x".repeat(5000) } else { format!("v{i}") };
+            let body = json!({"customSettings": [{"name": "n", "value": value}]});
+            let (http, url, token) =
+                (app.http.clone(), app.ds(&format!("/users/{id}/custom_settings")), app.admin_token.clone());
+            tokio::spawn(async move { http.put(&url).bearer_auth(token).json(&body).send().await.unwrap().status() })
+        })
+        .collect();
+    for (i, (id, write)) in users.iter().zip(writes).enumerate() {
+        let status = write.await.unwrap();
+        let (_, got) = app.get(&app.ds(&format!("/users/{id}/custom_settings")), &app.admin_token).await;
+        if i % 3 == 0 {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "user {i}");
+            assert_eq!(got["customSettings"], json!([]), "user {i}: nothing of the refused write stays");
+        } else {
+            assert_eq!(status, StatusCode::OK, "user {i}");
+            assert_eq!(got["customSettings"], json!([{"name": "n", "value": format!("v{i}")}]), "user {i}");
+        }
+    }
+}

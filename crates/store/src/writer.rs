@@ -140,7 +140,9 @@ fn in_savepoint<T>(
     job: impl FnOnce(&mut SqliteConn) -> Result<T, Error>,
 ) -> Result<T, Error> {
     run(conn, "SAVEPOINT job").map_err(crate::db_error)?;
-    let outcome = job(&mut SqliteConn(conn));
+    // A bug that panics fails its own request, not the thread every write needs.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut SqliteConn(conn))))
+        .unwrap_or_else(|_| Err(Error::Internal("a write panicked".into())));
     if outcome.is_err() {
         run(conn, "ROLLBACK TO job").map_err(crate::db_error)?;
     }
