@@ -71,16 +71,14 @@ pub enum SqliteSynchronous {
     Normal,
 }
 
+/// Every SQLite connection's settings, besides [`SqliteSynchronous::pragma`].
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+
 impl SqliteSynchronous {
-    /// Every SQLite connection's settings.
-    fn pragmas(self) -> &'static str {
+    fn pragma(self) -> &'static str {
         match self {
-            SqliteSynchronous::Full => {
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
-            }
-            SqliteSynchronous::Normal => {
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"
-            }
+            SqliteSynchronous::Full => "PRAGMA synchronous = FULL;",
+            SqliteSynchronous::Normal => "PRAGMA synchronous = NORMAL;",
         }
     }
 }
@@ -149,7 +147,7 @@ impl Store {
         // With `full`, a commit returns once its WAL frames are on disk. The
         // hot writes commit in batches on the writer thread, so one flush
         // serves every request in a batch (group commit).
-        let pragmas = config.sqlite_synchronous.pragmas();
+        let pragmas = [SQLITE_PRAGMAS, config.sqlite_synchronous.pragma()];
         let pool = |max: u32| {
             AnyPoolOptions::new()
                 .max_connections(max)
@@ -161,7 +159,9 @@ impl Store {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
-                            conn.execute(pragmas).await?;
+                            for pragma in pragmas {
+                                conn.execute(pragma).await?;
+                            }
                         }
                         Ok(())
                     })
@@ -173,7 +173,7 @@ impl Store {
             Backend::Postgres => read.clone(),
         };
         let writer = match &sqlite_file {
-            Some(file) => Some(writer::Writer::start(file, pragmas, write.clone())?),
+            Some(file) => Some(writer::Writer::start(file, &pragmas, write.clone())?),
             None => None,
         };
         Ok(Store(std::sync::Arc::new(Parts { read, write, backend, sqlite_file, writer })))

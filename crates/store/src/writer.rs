@@ -44,9 +44,11 @@ pub(crate) struct Writer {
 impl Writer {
     /// Opens the writer's connection to `file` with `pragmas` and starts its
     /// thread; `lock` is the sqlx write pool it holds while it writes.
-    pub(crate) fn start(file: &Path, pragmas: &str, lock: AnyPool) -> Result<Writer, rusqlite::Error> {
+    pub(crate) fn start(file: &Path, pragmas: &[&str], lock: AnyPool) -> Result<Writer, rusqlite::Error> {
         let mut conn = rusqlite::Connection::open(file)?;
-        conn.execute_batch(pragmas)?;
+        for pragma in pragmas {
+            conn.execute_batch(pragma)?;
+        }
         // A larger page cache (16 MiB, allocated as used): a bulk write
         // dirties many pages, and spilling them mid-transaction costs writes.
         conn.execute_batch("PRAGMA cache_size = -16384;")?;
