@@ -262,9 +262,7 @@ impl Member {
     pub fn tag(&self, view: View) -> String {
         match view {
             View::User => self.revision().tag(),
-            View::Settings => {
-                crate::tag::content_tag(&(self.settings.effective(&self.profile.caps), self.settings.modified_at))
-            }
+            View::Settings => self.settings.tag(&self.profile.caps),
             View::Profile => format!("p{}", self.user.version),
         }
     }

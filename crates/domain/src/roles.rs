@@ -162,11 +162,20 @@ impl RoleSettings {
     }
 
     /// What members holding this profile may do in their account.
+    /// Reads the two settings that decide, as [`RoleSettings::effective`]
+    /// would give them, without building the other defaults (every request
+    /// that reads a member needs this).
     pub fn capabilities(&self, builtin: Option<BuiltinProfile>) -> Capabilities {
-        let e = self.effective(builtin);
-        let granular =
-            |k: &str| matches!(e.get("accountManagementGranular"), Some(Value::Flags(g)) if g.get(k) == Some(&true));
-        let manage_account = matches!(e.get("allowAccountManagement"), Some(Value::Flag(true)));
+        let admin = builtin == Some(BuiltinProfile::Administrator);
+        let granular = |k: &str| {
+            let default = admin && GRANULAR.contains(&k);
+            match self.0.get("accountManagementGranular") {
+                None => default,
+                Some(Value::Flags(set)) => set.get(k).copied().unwrap_or(default),
+                Some(_) => false,
+            }
+        };
+        let manage_account = self.0.get("allowAccountManagement").map_or(admin, |v| *v == Value::Flag(true));
         let manage_users = manage_account || granular("allowManageUsers");
         Capabilities {
             manage_account,
@@ -215,6 +224,43 @@ mod tests {
         assert!(caps.view_users && caps.manage_groups && !caps.manage_users, "flags merge key by key");
         assert!(Capabilities::from_account_management(true).covers(&caps));
         assert!(!caps.covers(&Capabilities::from_account_management(true)));
+    }
+
+    /// `capabilities` reads two settings directly; it must agree with the
+    /// full effective settings it stands for.
+    #[test]
+    fn capabilities_agree_with_the_effective_settings() {
+        let from_effective = |s: &RoleSettings, builtin: Option<BuiltinProfile>| {
+            let e = s.effective(builtin);
+            let granular = |k: &str| matches!(e.get("accountManagementGranular"), Some(Value::Flags(g)) if g.get(k) == Some(&true));
+            let manage_account = matches!(e.get("allowAccountManagement"), Some(Value::Flag(true)));
+            let manage_users = manage_account || granular("allowManageUsers");
+            Capabilities {
+                manage_account,
+                manage_users,
+                view_users: manage_users || granular("allowViewUsers"),
+                manage_groups: manage_users || granular("allowManageGroupsButNotUsers"),
+            }
+        };
+        let flags = |pairs: &[(&str, bool)]| Value::Flags(pairs.iter().map(|(k, b)| (k.to_string(), *b)).collect());
+        let profiles = [
+            vec![],
+            vec![("allowAccountManagement", Value::Flag(true))],
+            vec![("allowAccountManagement", Value::Flag(false))],
+            vec![("allowAccountManagement", Value::Text("true".into()))],
+            vec![("accountManagementGranular", flags(&[("allowViewUsers", true)]))],
+            vec![("accountManagementGranular", flags(&[("allowManageUsers", false), ("allowViewUsers", true)]))],
+            vec![("accountManagementGranular", flags(&[("allowManageGroupsButNotUsers", true)]))],
+            vec![("accountManagementGranular", Value::Flag(true))],
+        ];
+        for settings in profiles {
+            let s = RoleSettings(settings.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+            for builtin in
+                [None, Some(BuiltinProfile::Administrator), Some(BuiltinProfile::Sender), Some(BuiltinProfile::Viewer)]
+            {
+                assert_eq!(s.capabilities(builtin), from_effective(&s, builtin), "{s:?} as {builtin:?}");
+            }
+        }
     }
 
     #[test]

@@ -292,8 +292,10 @@ pub struct Seal {
     pub seal_name: Option<String>,
 }
 
-/// A typed setting value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A typed setting value. Read back by [`ValueVisitor`]: serde's derived
+/// untagged reading buffers every value and tries each variant in turn,
+/// and every read of a member reads its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
     Flag(bool),
@@ -302,6 +304,96 @@ pub enum Value {
     Flags(BTreeMap<String, bool>),
     Strings(BTreeMap<String, String>),
     Seals(Vec<Seal>),
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+/// Reads what [`Value`]'s untagged serialization wrote: a bool, a whole
+/// number, a string, an object of flags or of strings (an empty one is
+/// flags), or a list of seals.
+struct ValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a setting value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Flag(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Value, E> {
+        i64::try_from(n).map(Value::Number).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::Text(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::Text(s))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let (mut flags, mut strings) = (BTreeMap::new(), BTreeMap::new());
+        while let Some((key, entry)) = map.next_entry::<String, FlagOrText>()? {
+            match entry {
+                FlagOrText::Flag(b) => flags.insert(key, b).map(drop),
+                FlagOrText::Text(s) => strings.insert(key, s).map(drop),
+            };
+        }
+        match (flags.is_empty(), strings.is_empty()) {
+            (_, true) => Ok(Value::Flags(flags)),
+            (true, false) => Ok(Value::Strings(strings)),
+            (false, false) => Err(serde::de::Error::custom("an object of settings mixes flags and strings")),
+        }
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut seals = Vec::new();
+        while let Some(seal) = seq.next_element::<Seal>()? {
+            seals.push(seal);
+        }
+        Ok(Value::Seals(seals))
+    }
+}
+
+/// One entry of an object-valued setting.
+enum FlagOrText {
+    Flag(bool),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for FlagOrText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FlagOrText, D::Error> {
+        struct Entry;
+        impl serde::de::Visitor<'_> for Entry {
+            type Value = FlagOrText;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false or a string")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<FlagOrText, E> {
+                Ok(FlagOrText::Flag(b))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<FlagOrText, E> {
+                Ok(FlagOrText::Text(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<FlagOrText, E> {
+                Ok(FlagOrText::Text(s))
+            }
+        }
+        d.deserialize_any(Entry)
+    }
 }
 
 /// The values a user set explicitly (everything else is a default), and who
@@ -370,6 +462,14 @@ impl UserSettings {
         out
     }
 
+    /// The version tag of [`UserSettings::effective`]: a hash of what they
+    /// are computed from (the defaults are fixed), which costs far less than
+    /// computing them.
+    pub fn tag(&self, caps: &Capabilities) -> String {
+        let caps = (caps.manage_account, caps.manage_users, caps.view_users, caps.manage_groups);
+        crate::tag::content_tag(&(&self.values, caps, self.modified_by, self.modified_at))
+    }
+
     /// Applies a change. Rights may be changed only by someone who manages
     /// users (`may_change_rights`); restating a right's current value is not
     /// a change. Nothing is applied unless everything is allowed.
@@ -381,10 +481,15 @@ impl UserSettings {
         by: UserId,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let current = self.effective(caps_of_target);
+        // Built only when a right is restated by someone who may not change it.
+        let mut effective = None;
         for (name, value) in &patch {
             let field = field(name).ok_or_else(|| Error::invalid(*name, "is not a user setting"))?;
-            if field.access == Access::Right && !may_change_rights && current.get(name) != Some(value) {
+            if field.access != Access::Right || may_change_rights {
+                continue;
+            }
+            let current = effective.get_or_insert_with(|| self.effective(caps_of_target));
+            if current.get(name) != Some(value) {
                 let changes = match (current.get(name), value) {
                     (Some(Value::Flags(cur)), Value::Flags(new)) => new.iter().any(|(k, v)| cur.get(k) != Some(v)),
                     _ => true,
@@ -484,6 +589,26 @@ mod tests {
         assert_eq!(e["canManageAccount"], Value::Flag(true));
         let Value::Flags(n) = &e["senderEmailNotifications"] else { panic!() };
         assert_eq!((n["deliveryFailed"], n["envelopeComplete"]), (false, true), "flag objects merge key by key");
+    }
+
+    #[test]
+    fn values_read_back_what_they_wrote() {
+        let values = [
+            Value::Flag(true),
+            Value::Number(-7),
+            Value::Text("en".into()),
+            Value::Flags(BTreeMap::from([("a".to_string(), true), ("b".to_string(), false)])),
+            Value::Flags(BTreeMap::new()),
+            Value::Strings(BTreeMap::from([("a".to_string(), "x".to_string())])),
+            Value::Seals(vec![Seal { seal_display_name: Some("d".into()), seal_name: None }]),
+        ];
+        for v in values {
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), v, "{json}");
+        }
+        for bad in [r#"{"a":true,"b":"x"}"#, "1.5", "null", r#"{"a":1}"#] {
+            assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -145,8 +145,8 @@ impl Store {
             _ => None,
         };
         // With `full`, a commit returns once its WAL frames are on disk. The
-        // hot writes commit in batches on the writer thread, so one flush
-        // serves every request in a batch (group commit).
+        // writer thread's batches get the same guarantee from its flusher
+        // (group commit, see `writer`).
         let pragmas = [SQLITE_PRAGMAS, config.sqlite_synchronous.pragma()];
         let pool = |max: u32| {
             AnyPoolOptions::new()
@@ -173,7 +173,12 @@ impl Store {
             Backend::Postgres => read.clone(),
         };
         let writer = match &sqlite_file {
-            Some(file) => Some(writer::Writer::start(file, &pragmas, write.clone())?),
+            Some(file) => Some(writer::Writer::start(
+                file,
+                &pragmas,
+                config.sqlite_synchronous == SqliteSynchronous::Full,
+                write.clone(),
+            )?),
             None => None,
         };
         Ok(Store(std::sync::Arc::new(Parts { read, write, backend, sqlite_file, writer })))

@@ -12,11 +12,17 @@
 //! The other writes still go through sqlx's single write connection. The
 //! writer holds that connection for the length of each batch, so there is
 //! still one writer at a time and neither waits on SQLite's busy handler.
-//! With `synchronous = full` a commit returns once it is on disk, so a
-//! batch's requests share one flush (group commit) and each is answered
-//! only after it.
+//!
+//! Durability (`synchronous = full`) is a pipeline: the writer's own
+//! connection commits at `NORMAL` (its frames reach the WAL file, not yet
+//! the disk) and hands the batch's answers to a flusher thread, which
+//! `fdatasync`s the WAL once for every batch committed since its last flush
+//! and only then answers them. The writer goes on with the next batch while
+//! the disk works, and a request is acknowledged only once it is on disk.
+//! (Another request may read a write in the fraction of a millisecond
+//! between its commit and its flush; its writer has not been answered yet.)
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use roster_domain::Error;
@@ -43,12 +49,17 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Opens the writer's connection to `file` with `pragmas` and starts its
-    /// thread; `lock` is the sqlx write pool it holds while it writes.
-    pub(crate) fn start(file: &Path, pragmas: &[&str], lock: AnyPool) -> Result<Writer, rusqlite::Error> {
+    /// thread; `lock` is the sqlx write pool it holds while it writes. With
+    /// `flush`, a batch is answered only once the WAL is on disk (see above).
+    pub(crate) fn start(file: &Path, pragmas: &[&str], flush: bool, lock: AnyPool) -> Result<Writer, rusqlite::Error> {
         let mut conn = rusqlite::Connection::open(file)?;
         for pragma in pragmas {
             conn.execute_batch(pragma)?;
         }
+        if flush {
+            conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        }
+        let flusher = flush.then(|| Flusher::start(file));
         // A larger page cache (16 MiB, allocated as used): a bulk write
         // dirties many pages, and spilling them mid-transaction costs writes.
         conn.execute_batch("PRAGMA cache_size = -16384;")?;
@@ -83,8 +94,9 @@ impl Writer {
                     };
                     let (answers, commit) = run_batch(&mut conn, batch);
                     drop(held);
-                    for answer in answers {
-                        answer(commit.clone());
+                    match (&flusher, commit) {
+                        (Some(flusher), Ok(())) => flusher.flush_then_answer(answers),
+                        (_, commit) => answer_all(answers, commit),
                     }
                     if stopping {
                         break;
@@ -119,6 +131,62 @@ impl Writer {
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+    }
+}
+
+fn answer_all(answers: Vec<Answer>, outcome: Result<(), Error>) {
+    for answer in answers {
+        answer(outcome.clone());
+    }
+}
+
+/// The thread that makes committed batches durable before answering them.
+/// It stops when the writer thread, which owns it, drops it.
+struct Flusher {
+    batches: std::sync::mpsc::Sender<Vec<Answer>>,
+}
+
+impl Flusher {
+    fn start(db: &Path) -> Flusher {
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
+        let (batches, queue) = std::sync::mpsc::channel::<Vec<Answer>>();
+        std::thread::Builder::new()
+            .name("roster-sqlite-flush".into())
+            .spawn(move || {
+                while let Ok(first) = queue.recv() {
+                    // Every batch queued by now was committed before this flush.
+                    let mut answers = first;
+                    while let Ok(more) = queue.try_recv() {
+                        answers.extend(more);
+                    }
+                    let outcome = flush(&wal).map_err(|e| {
+                        tracing::error!(error = %e, "cannot flush the SQLite WAL");
+                        Error::Internal(format!("cannot flush the WAL: {e}"))
+                    });
+                    answer_all(answers, outcome);
+                }
+            })
+            .expect("the flusher thread starts");
+        Flusher { batches }
+    }
+
+    fn flush_then_answer(&self, answers: Vec<Answer>) {
+        // The thread lives as long as this sender; a send cannot fail.
+        let _ = self.batches.send(answers);
+    }
+}
+
+/// Flushes the WAL file. It is opened afresh each time: SQLite may delete
+/// and recreate it, and `fdatasync` flushes the file, whichever descriptor
+/// asks. No WAL means every commit was checkpointed into the database file,
+/// which SQLite syncs itself at checkpoints (at `NORMAL` too).
+fn flush(wal: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(wal) {
+        Ok(file) => file.sync_data(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
