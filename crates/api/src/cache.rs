@@ -17,15 +17,21 @@
 //! stream of such writes would send every request back to the database to
 //! authenticate.
 //!
-//! The caches are on only when this process is the only writer of the
-//! database: SQLite (one Roster process per database file; `serve` holds a
-//! lock on it). Several nodes on PostgreSQL cannot see each other's writes
-//! here, so there every read goes to the database.
+//! On SQLite this process is the only writer (`serve` holds a lock on the
+//! file), so its own generations say everything. Several nodes on
+//! PostgreSQL also need each other's writes: there every write request ends
+//! by moving the database's change counter on (before it is answered, see
+//! [`ReadCache::publish`]), an entry remembers the counter read before it
+//! was loaded, and a request reads the counter once, when it first needs
+//! it, and is served only entries of that value. An entry is served only if
+//! no write finished between its loading and the request's start, on any
+//! node. Concurrent requests share one read of the counter
+//! ([`SharedCounter`]), so a burst costs one round trip, not one each.
 
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::http::header::{CONTENT_TYPE, ETAG};
@@ -36,7 +42,10 @@ use quick_cache::Weighter;
 use roster_domain::ids::{AccountId, AccountRef, UserId};
 use roster_domain::model::{Account, Timestamp};
 use roster_domain::policy::Actor;
+use roster_domain::Error;
+use roster_store::Store;
 use serde::Serialize;
+use tokio::sync::{oneshot, OnceCell};
 
 use crate::etag::{etag, not_modified};
 
@@ -78,25 +87,37 @@ pub enum DocumentKey {
 #[derive(Clone)]
 struct DocumentWeight;
 
-impl Weighter<DocumentKey, (u64, Document)> for DocumentWeight {
-    fn weight(&self, _: &DocumentKey, (_, doc): &(u64, Document)) -> u64 {
+/// When an entry was loaded: the local generation, and the database's
+/// change counter (always 0 on SQLite).
+type Loaded = (u64, i64);
+
+impl Weighter<DocumentKey, (Loaded, Document)> for DocumentWeight {
+    fn weight(&self, _: &DocumentKey, (_, doc): &(Loaded, Document)) -> u64 {
         doc.body.len() as u64 + doc.tag.len() as u64 + 64
     }
 }
 
 pub struct ReadCache {
-    enabled: bool,
+    /// The change counter of a database other nodes write too.
+    shared: Option<Arc<SharedCounter>>,
     auth_generation: AtomicU64,
     document_generation: AtomicU64,
-    tokens: Cache<String, (u64, (UserId, Timestamp))>,
-    actors: Cache<(UserId, AccountRef), (u64, (Account, Actor))>,
-    documents: Cache<DocumentKey, (u64, Document), DocumentWeight>,
+    tokens: Cache<String, (Loaded, (UserId, Timestamp))>,
+    actors: Cache<(UserId, AccountRef), (Loaded, (Account, Actor))>,
+    documents: Cache<DocumentKey, (Loaded, Document), DocumentWeight>,
 }
 
+/// What one request has seen of the database's change counter: read at most
+/// once, when the request first looks in a cache. Every lookup of a request
+/// goes through the same view.
+#[derive(Clone, Default)]
+pub struct RequestView(Arc<OnceCell<i64>>);
+
 impl ReadCache {
-    pub fn new(enabled: bool) -> Arc<ReadCache> {
+    pub fn new(store: &Store) -> Arc<ReadCache> {
+        let shared = (!store.single_node()).then(|| Arc::new(SharedCounter::new(store.clone())));
         Arc::new(ReadCache {
-            enabled,
+            shared,
             auth_generation: AtomicU64::new(0),
             document_generation: AtomicU64::new(0),
             tokens: Cache::new(AUTH_ENTRIES),
@@ -114,57 +135,138 @@ impl ReadCache {
         self.document_generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Tells the other nodes that a write request ended, if there are any
+    /// (PostgreSQL). Awaited before the request is answered, so a client
+    /// that reads on another node after its write is answered never gets an
+    /// answer cached before it. Runs to its end even if the request is
+    /// dropped meanwhile.
+    pub async fn publish(&self) -> Result<(), Error> {
+        let Some(shared) = &self.shared else { return Ok(()) };
+        let store = shared.store.clone();
+        tokio::spawn(async move { store.note_change().await }).await.map_err(|_| Error::Unavailable)?
+    }
+
+    /// [`ReadCache::publish`] for a request that ended without answering.
+    pub fn publish_in_background(self: &Arc<Self>) {
+        if self.shared.is_some() {
+            let cache = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = cache.publish().await {
+                    tracing::error!(error = %e, "cannot tell the other nodes of a write");
+                }
+            });
+        }
+    }
+
     /// The token's user and expiry, loaded by `load` when not cached.
-    pub async fn token<E>(
+    pub async fn token(
         &self,
+        view: &RequestView,
         hash: &str,
-        load: impl Future<Output = Result<(UserId, Timestamp), E>>,
-    ) -> Result<(UserId, Timestamp), E> {
-        self.through(&self.tokens, &self.auth_generation, hash.to_owned(), load).await
+        load: impl Future<Output = Result<(UserId, Timestamp), Error>>,
+    ) -> Result<(UserId, Timestamp), Error> {
+        self.through(view, &self.tokens, &self.auth_generation, hash.to_owned(), load).await
     }
 
-    pub async fn actor<E>(
+    pub async fn actor(
         &self,
+        view: &RequestView,
         key: (UserId, AccountRef),
-        load: impl Future<Output = Result<(Account, Actor), E>>,
-    ) -> Result<(Account, Actor), E> {
-        self.through(&self.actors, &self.auth_generation, key, load).await
+        load: impl Future<Output = Result<(Account, Actor), Error>>,
+    ) -> Result<(Account, Actor), Error> {
+        self.through(view, &self.actors, &self.auth_generation, key, load).await
     }
 
-    pub async fn document<E>(
+    pub async fn document(
         &self,
+        view: &RequestView,
         key: DocumentKey,
-        load: impl Future<Output = Result<Document, E>>,
-    ) -> Result<Document, E> {
-        self.through(&self.documents, &self.document_generation, key, load).await
+        load: impl Future<Output = Result<Document, Error>>,
+    ) -> Result<Document, Error> {
+        self.through(view, &self.documents, &self.document_generation, key, load).await
     }
 
-    /// The cached value if it is of the current generation, else `load`'s
-    /// (kept only if it succeeds; failures are never cached).
-    async fn through<K, V, W, E>(
+    /// The cached value if it was loaded at the current generation (and
+    /// change counter), else `load`'s (kept only if it succeeds; failures
+    /// are never cached).
+    async fn through<K, V, W>(
         &self,
-        cache: &Cache<K, (u64, V), W>,
+        view: &RequestView,
+        cache: &Cache<K, (Loaded, V), W>,
         generation: &AtomicU64,
         key: K,
-        load: impl Future<Output = Result<V, E>>,
-    ) -> Result<V, E>
+        load: impl Future<Output = Result<V, Error>>,
+    ) -> Result<V, Error>
     where
         K: Eq + Hash + Clone,
         V: Clone,
-        W: Weighter<K, (u64, V)> + Clone,
+        W: Weighter<K, (Loaded, V)> + Clone,
     {
-        if !self.enabled {
-            return load.await;
-        }
         let generation = generation.load(Ordering::Acquire);
-        if let Some((at, value)) = cache.get(&key) {
-            if at == generation {
+        let counter = match &self.shared {
+            None => 0,
+            Some(shared) => *view.0.get_or_try_init(|| shared.read()).await?,
+        };
+        let now = (generation, counter);
+        if let Some((loaded, value)) = cache.get(&key) {
+            if loaded == now {
                 return Ok(value);
             }
         }
         let value = load.await?;
-        cache.insert(key, (generation, value.clone()));
+        cache.insert(key, (now, value.clone()));
         Ok(value)
+    }
+}
+
+/// Reads of the change counter, shared by the requests that want one at
+/// the same time. A request waits for the next read that starts after it
+/// asked (never one already under way, which might predate a write it must
+/// see), and one read answers everyone who asked before it started.
+pub struct SharedCounter {
+    store: Store,
+    waiting: Mutex<Waiting>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    reading: bool,
+    requests: Vec<oneshot::Sender<Result<i64, Error>>>,
+}
+
+impl SharedCounter {
+    fn new(store: Store) -> SharedCounter {
+        SharedCounter { store, waiting: Mutex::default() }
+    }
+
+    async fn read(self: &Arc<Self>) -> Result<i64, Error> {
+        let (answer, answered) = oneshot::channel();
+        let start = {
+            let mut waiting = self.waiting.lock().expect("counter lock");
+            waiting.requests.push(answer);
+            !std::mem::replace(&mut waiting.reading, true)
+        };
+        if start {
+            tokio::spawn(self.clone().read_while_asked());
+        }
+        answered.await.map_err(|_| Error::Unavailable)?
+    }
+
+    async fn read_while_asked(self: Arc<Self>) {
+        loop {
+            let requests = {
+                let mut waiting = self.waiting.lock().expect("counter lock");
+                if waiting.requests.is_empty() {
+                    waiting.reading = false;
+                    return;
+                }
+                std::mem::take(&mut waiting.requests)
+            };
+            let counter = self.store.changes().await;
+            for request in requests {
+                let _ = request.send(counter.clone());
+            }
+        }
     }
 }
 

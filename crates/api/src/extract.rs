@@ -15,6 +15,7 @@ use roster_domain::Error;
 use serde::de::DeserializeOwned;
 
 use crate::auth::token_hash;
+use crate::cache::RequestView;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -126,6 +127,8 @@ impl QueryParams {
 pub struct Caller {
     pub user_id: UserId,
     pub token_hash: String,
+    /// The request's view of the read caches.
+    pub view: RequestView,
 }
 
 /// The raw token of an `Authorization` header: `Bearer <token>`, or the bare
@@ -146,12 +149,13 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or(Error::InvalidToken)?;
         let hash = token_hash(token);
-        let (user_id, expires) =
-            state.cache.token(&hash, async { state.store.token(&hash).await?.ok_or(Error::InvalidToken) }).await?;
+        let view = RequestView::default();
+        let load = async { state.store.token(&hash).await?.ok_or(Error::InvalidToken) };
+        let (user_id, expires) = state.cache.token(&view, &hash, load).await?;
         if expires <= Timestamp::now() {
             return Err(Error::InvalidToken.into());
         }
-        Ok(Caller { user_id, token_hash: hash })
+        Ok(Caller { user_id, token_hash: hash, view })
     }
 }
 
@@ -161,6 +165,8 @@ impl FromRequestParts<AppState> for Caller {
 pub struct InAccount {
     pub account: Account,
     pub actor: Actor,
+    /// The request's view of the read caches.
+    pub view: RequestView,
 }
 
 impl FromRequestParts<AppState> for InAccount {
@@ -170,8 +176,9 @@ impl FromRequestParts<AppState> for InAccount {
         let caller = Caller::from_request_parts(parts, state).await?;
         let account_ref: AccountRef = PathParams::from_request_parts(parts, state).await?.get("accountId").parse()?;
         let key = (caller.user_id, account_ref);
-        let (account, actor) = state.cache.actor(key, state.store.actor(caller.user_id, account_ref)).await?;
-        Ok(InAccount { account, actor })
+        let load = state.store.actor(caller.user_id, account_ref);
+        let (account, actor) = state.cache.actor(&caller.view, key, load).await?;
+        Ok(InAccount { account, actor, view: caller.view })
     }
 }
 

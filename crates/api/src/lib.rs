@@ -29,6 +29,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::cache::Written;
 use crate::error::ApiError;
 
 /// Settings the HTTP layer needs.
@@ -76,7 +77,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Self {
-        let cache = cache::ReadCache::new(store.single_node());
+        let cache = cache::ReadCache::new(&store);
         AppState { store, config: Arc::new(config), openapi: Arc::default(), cache }
     }
 }
@@ -117,28 +118,44 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// When a request that may have written ends, even cut short by a timeout,
-/// the read caches forget what it may have changed.
+/// the read caches, this node's and the other nodes', forget what it may
+/// have changed. The other nodes are told before the answer leaves.
 async fn invalidate_caches(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let writes = !req.method().is_safe();
-    let mut invalidate = writes.then(|| InvalidateOnDrop(state.cache.clone(), cache::Written::Anything));
+    let mut write = writes.then(|| WriteEnd { cache: state.cache.clone(), scope: Written::Anything, published: false });
     let response = next.run(req).await;
-    if let (Some(invalidate), Some(scope)) = (&mut invalidate, response.extensions().get::<cache::Written>()) {
-        invalidate.1 = *scope;
+    if let Some(write) = &mut write {
+        if let Some(scope) = response.extensions().get::<Written>() {
+            write.scope = *scope;
+        }
+        // Set first: once started, publishing finishes even if this is dropped.
+        write.published = true;
+        if let Err(e) = write.cache.publish().await {
+            // The write stands; answering it as failed would invite a retry.
+            tracing::error!(error = %e, "cannot tell the other nodes of a write");
+        }
     }
     response
 }
 
 /// Invalidates when dropped, so a request cut short (a timeout drops it
 /// mid-write) invalidates too, as having written anything.
-struct InvalidateOnDrop(Arc<cache::ReadCache>, cache::Written);
+struct WriteEnd {
+    cache: Arc<cache::ReadCache>,
+    scope: Written,
+    published: bool,
+}
 
-impl Drop for InvalidateOnDrop {
+impl Drop for WriteEnd {
     fn drop(&mut self) {
-        self.0.invalidate(self.1);
+        self.cache.invalidate(self.scope);
+        if !self.published {
+            self.cache.publish_in_background();
+        }
     }
 }
 

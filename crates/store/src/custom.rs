@@ -10,7 +10,7 @@ use roster_domain::Error;
 use sqlx::Row as _;
 
 use crate::accounts::parse_uuid;
-use crate::members::{lock_member, member_in};
+use crate::members::{lock_membership, member_in};
 use crate::sql::{args, write_transaction, Conn, DbError, Row};
 use crate::{db_error, Params, Store};
 
@@ -89,8 +89,7 @@ async fn change_in<C: Conn>(
     if_match: Option<Vec<String>>,
 ) -> Result<Vec<CustomSetting>, Error> {
     let (account, group) = (actor.account_id, group.as_str());
-    lock_member(conn, account, user).await?;
-    if member_in(conn, account, user).await?.is_none() {
+    if !lock_membership(conn, account, user).await? {
         return Err(Error::UnknownUser(user.to_string()));
     }
     let current = settings_of(conn, account, user, group, true).await?;

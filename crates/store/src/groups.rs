@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use roster_domain::ids::{AccountId, ProfileId, UserId};
-use roster_domain::model::{Group, GroupKind, Member, Page, Timestamp};
+use roster_domain::model::{Group, GroupKind, Member, Page, Timestamp, UserStatus};
 use roster_domain::policy::Actor;
 use roster_domain::Error;
 use sqlx::any::AnyRow;
@@ -30,7 +30,17 @@ pub struct GroupChange {
     pub profile: Option<ProfileId>,
 }
 
-/// The SQL condition (on `m`, a membership row) for "member of `g`".
+/// [`member_of`] for a member already read: the same rules, in Rust.
+fn in_builtin(g: &Group, m: &Member) -> bool {
+    match g.kind {
+        GroupKind::Everyone => m.status != UserStatus::Closed,
+        GroupKind::Administrators => m.is_active_admin(),
+        GroupKind::Custom => false,
+    }
+}
+
+/// The SQL condition (on `m`, a membership row) for "member of `g`" (see
+/// [`in_builtin`]).
 pub(crate) fn member_of(g: &Group) -> String {
     match g.kind {
         GroupKind::Everyone => "m.status <> 'Closed'".to_owned(),
@@ -292,10 +302,18 @@ impl Store {
         Ok(results)
     }
 
-    /// The groups each of `users` belongs to (built-in ones included).
-    pub async fn groups_of(&self, account: AccountId, users: &[UserId]) -> Result<HashMap<UserId, Vec<Group>>, Error> {
+    /// The groups each of `members` (of `account`) belongs to, built-in
+    /// ones included, in the order of their ids. Built-in membership is
+    /// decided from the members as read ([`in_builtin`]), so one query of
+    /// custom groups by user remains, which every plan answers from the
+    /// by-user index.
+    pub async fn groups_of(
+        &self,
+        account: AccountId,
+        members: &[Member],
+    ) -> Result<HashMap<UserId, Vec<Group>>, Error> {
         let mut out: HashMap<UserId, Vec<Group>> = HashMap::new();
-        if users.is_empty() {
+        if members.is_empty() {
             return Ok(out);
         }
         let mut conn = self.read.acquire().await.map_err(db_error)?;
@@ -305,32 +323,27 @@ impl Store {
             .await
             .map_err(db_error)?;
         let builtin: Vec<Group> = rows.iter().map(group_from_row).collect::<Result<_, _>>()?;
-        for chunk in users.chunks(100) {
+        for m in members {
+            out.insert(m.user.id, builtin.iter().filter(|g| in_builtin(g, m)).cloned().collect());
+        }
+        for chunk in members.chunks(100) {
             let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-            let mut selects = vec![format!(
-                "SELECT m.user_id, {GROUP_COLUMNS} FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-                 JOIN memberships m ON m.user_id = gm.user_id AND m.account_id = g.account_id \
-                 WHERE g.account_id = $1 AND gm.user_id IN ({})",
+            let sql = format!(
+                "SELECT gm.user_id, {GROUP_COLUMNS} FROM group_members gm JOIN groups g ON g.id = gm.group_id \
+                 WHERE gm.user_id IN ({}) AND g.account_id = $1",
                 list.join(", ")
-            )];
-            for g in &builtin {
-                selects.push(format!(
-                    "SELECT m.user_id, {GROUP_COLUMNS} FROM memberships m JOIN groups g ON g.id = {} \
-                     WHERE m.account_id = $1 AND m.user_id IN ({}) AND {}",
-                    g.id,
-                    list.join(", "),
-                    member_of(g)
-                ));
-            }
-            let sql = format!("{} ORDER BY id", selects.join(" UNION ALL "));
+            );
             let mut q = sqlx::query(&sql).bind(account.0);
-            for u in chunk {
-                q = q.bind(u.to_string());
+            for m in chunk {
+                q = q.bind(m.user.id.to_string());
             }
             for row in q.fetch_all(&mut *conn).await.map_err(db_error)? {
                 let user = UserId(parse_uuid(&row.try_get::<String, _>("user_id").map_err(db_error)?)?);
                 out.entry(user).or_default().push(group_from_row(&row)?);
             }
+        }
+        for groups in out.values_mut() {
+            groups.sort_by_key(|g| g.id);
         }
         Ok(out)
     }

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use roster_domain::Error;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use accounts::NewAccount;
 pub use custom::CustomChange;
@@ -70,6 +70,10 @@ pub enum SqliteSynchronous {
     /// process; a power loss may lose the last commits (never corrupts).
     Normal,
 }
+
+/// How long a PostgreSQL connection may sit idle before it is checked
+/// again before use.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(5);
 
 /// Every SQLite connection's settings, besides [`SqliteSynchronous::pragma`].
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
@@ -153,9 +157,19 @@ impl Store {
                 .max_connections(max)
                 .acquire_timeout(config.acquire_timeout)
                 // A SQLite connection is in-process and cannot break; a
-                // PostgreSQL one can (restarts, failovers), so it is checked
-                // before use and a dead one replaced.
-                .test_before_acquire(backend == Backend::Postgres)
+                // PostgreSQL one can (restarts, failovers), so one that sat
+                // idle is pinged before use and replaced if dead. One in
+                // steady use is not: a ping per query is a round trip per
+                // query, and a broken connection fails its query anyway.
+                .test_before_acquire(false)
+                .before_acquire(move |conn, meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Postgres && meta.idle_for > PING_IDLE_AFTER {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
@@ -193,6 +207,18 @@ impl Store {
     /// [`Store::lock_for_serving`]. PostgreSQL may have other nodes.
     pub fn single_node(&self) -> bool {
         self.backend == Backend::Sqlite
+    }
+
+    /// The database's change counter (PostgreSQL only; see
+    /// [`Store::note_change`]).
+    pub async fn changes(&self) -> Result<i64, Error> {
+        sqlx::query_scalar("SELECT last_value FROM changes").fetch_one(&self.read).await.map_err(db_error)
+    }
+
+    /// Moves the change counter on, after a write request (PostgreSQL only):
+    /// the other nodes then stop serving what they cached before it.
+    pub async fn note_change(&self) -> Result<(), Error> {
+        sqlx::query("SELECT nextval('changes')").execute(&self.write).await.map(drop).map_err(db_error)
     }
 
     /// Claims a SQLite database for one serving process (`FILE.lock`, held

@@ -173,6 +173,13 @@ impl Store {
         ))))
     }
 
+    /// One update in its own transaction (no savepoint: a failure undoes
+    /// the whole transaction, which holds nothing else).
+    pub async fn update_member(&self, actor: &Actor, item: MemberUpdate) -> Result<Member, Error> {
+        let actor = actor.clone();
+        write_transaction!(self, |conn| update_one(conn, actor, item))
+    }
+
     /// The login record for an email: the user, its password hash, and
     /// whether it may act in at least one account.
     pub async fn login_record(&self, email: &str) -> Result<Option<(UserId, Option<String>, bool)>, Error> {
@@ -397,9 +404,9 @@ fn initial_status(new: &NewMember, has_password: bool) -> UserStatus {
 async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
     let MemberUpdate { user_id, patch, if_match } = item;
     actor.ensure_can_update_user(user_id)?;
-    lock_member(conn, actor.account_id, user_id).await?;
-    let current =
-        member_in(conn, actor.account_id, user_id).await?.ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
+    let current = member_for_update(conn, actor.account_id, user_id)
+        .await?
+        .ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
     // Whether the identity is shared matters only to someone else changing it.
     let shared = patch.touches_identity()
         && !actor.is_self(user_id)
@@ -477,19 +484,37 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
 /// concurrent updates on PostgreSQL queue instead of overwriting each other
 /// (a no-op UPDATE locks the row). SQLite has a single writer, so there it
 /// skips the two statements.
-pub(crate) async fn lock_member(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<(), Error> {
+/// A member read to be changed: with several writers (PostgreSQL) its
+/// membership and identity rows stay locked until the transaction ends, so
+/// concurrent changes of one member apply one after the other. (`NO KEY`:
+/// as strong as an `UPDATE` of the rows, and no stronger.)
+async fn member_for_update(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
     if conn.single_writer() {
-        return Ok(());
+        return member_in(conn, account, user).await;
     }
-    conn.execute("UPDATE users SET version = version WHERE id = $1", args![user.to_string()])
+    let row = conn
+        .fetch_optional(
+            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2 FOR NO KEY UPDATE OF m, u"),
+            args![account.0, user.to_string()],
+        )
         .await
         .map_err(db_error)?;
-    conn.execute(
-        "UPDATE memberships SET version = version WHERE account_id = $1 AND user_id = $2",
-        args![account.0, user.to_string()],
-    )
-    .await
-    .map_err(db_error)
+    row.as_ref().map(member_from_row).transpose()
+}
+
+/// Whether the user is a member of the account; with several writers, its
+/// membership row stays locked until the transaction ends (see
+/// [`member_for_update`]).
+pub(crate) async fn lock_membership(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<bool, Error> {
+    let lock = if conn.single_writer() { "" } else { " FOR NO KEY UPDATE" };
+    let row = conn
+        .fetch_optional(
+            &format!("SELECT 1 AS n FROM memberships WHERE account_id = $1 AND user_id = $2{lock}"),
+            args![account.0, user.to_string()],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(row.is_some())
 }
 
 /// Refuses a change that leaves the account without an active administrator

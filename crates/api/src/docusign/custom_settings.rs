@@ -119,7 +119,7 @@ pub async fn get(
     let user = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
     let group = group(&headers)?;
     let key = DocumentKey::Custom { account: ctx.account.id, user, group: group.clone() };
-    let document = state.cache.document(key, async {
+    let document = state.cache.document(&ctx.view, key, async {
         let settings = state.store.custom_settings(ctx.account.id, user, &group).await?;
         let body = CustomSettingsInformation { custom_settings: settings.iter().map(Into::into).collect() };
         Ok::<_, Error>(Document::new(content_tag(&settings), &body))

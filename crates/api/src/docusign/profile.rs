@@ -171,7 +171,6 @@ pub async fn put(
         };
     }
     let update = MemberUpdate { user_id, patch, if_match: if_match(&headers).map(|t| (View::Profile, t)) };
-    let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
-    let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;
+    let member = state.store.update_member(&ctx.actor, update).await?;
     Ok(tagged(&member.tag(View::Profile), ()))
 }

@@ -163,7 +163,7 @@ pub async fn get(
     let user = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
     let manager = ctx.actor.caps.manage_users;
     let key = DocumentKey::Settings { account: ctx.account.id, user, manager };
-    let document = state.cache.document(key, async {
+    let document = state.cache.document(&ctx.view, key, async {
         let member = state.store.member(ctx.account.id, user).await?;
         Ok::<_, Error>(Document::new(member.tag(View::Settings), &to_wire(&member, manager, true)))
     });
@@ -182,7 +182,6 @@ pub async fn put(
     let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
     let patch = UserPatch { settings: Some(from_wire(&doc, settings::USER_FIELDS, "")?), ..Default::default() };
     let update = MemberUpdate { user_id, patch, if_match: if_match(&headers).map(|t| (View::Settings, t)) };
-    let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
-    let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;
+    let member = state.store.update_member(&ctx.actor, update).await?;
     Ok(documents_only(tagged(&member.tag(View::Settings), ())))
 }

@@ -267,7 +267,7 @@ pub async fn get_one(
     let user = target_user(path.get("userId"), |id| ctx.actor.ensure_can_read_user(id))?;
     let custom = additional_info(&query);
     let key = DocumentKey::User { account: ctx.account.id, user, manager: ctx.actor.caps.manage_users, custom };
-    let document = state.cache.document(key, async {
+    let document = state.cache.document(&ctx.view, key, async {
         let member = state.store.member(ctx.account.id, user).await?;
         let (info, tag) = detailed(&state, &ctx, &[member], custom).await?.pop().unwrap_or_default();
         Ok::<_, Error>(Document::new(tag, &info))
@@ -296,7 +296,7 @@ async fn detailed(
     let ids: Vec<UserId> = members.iter().map(|m| m.user.id).collect();
     let mut customs =
         if custom { state.store.ungrouped_custom_settings(ctx.account.id, &ids).await? } else { Default::default() };
-    let mut groups = state.store.groups_of(ctx.account.id, &ids).await?;
+    let mut groups = state.store.groups_of(ctx.account.id, members).await?;
     Ok(members
         .iter()
         .map(|m| {
@@ -329,8 +329,7 @@ pub async fn update_one(
     }
     let mut update = member_update(user_id, &input).await?;
     update.if_match = if_match(&headers).map(|t| (View::User, t));
-    let result = state.store.update_members(&ctx.actor, vec![update]).await?.pop();
-    let member = result.unwrap_or_else(|| Err(Error::Internal("no result for one update".into())))?;
+    let member = state.store.update_member(&ctx.actor, update).await?;
     let info = detailed(&state, &ctx, &[member], false).await?.pop().unwrap_or_default();
     Ok(tagged(&info.1, Json(info.0)))
 }
