@@ -66,19 +66,30 @@ impl Default for ApiConfig {
     }
 }
 
+/// What every handler shares: one `Arc`, since every request clones it a
+/// few times (extractors, middleware).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Store,
-    pub config: Arc<ApiConfig>,
+    pub config: ApiConfig,
     /// The OpenAPI document, built with the router.
-    pub openapi: Arc<OnceLock<String>>,
+    pub openapi: OnceLock<String>,
     pub cache: Arc<cache::ReadCache>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     pub fn new(store: Store, config: ApiConfig) -> Self {
         let cache = cache::ReadCache::new(&store);
-        AppState { store, config: Arc::new(config), openapi: Arc::default(), cache }
+        AppState(Arc::new(Shared { store, config, openapi: OnceLock::new(), cache }))
     }
 }
 

@@ -75,6 +75,39 @@ pub enum SqliteSynchronous {
 /// again before use.
 const PING_IDLE_AFTER: Duration = Duration::from_secs(5);
 
+/// How long after a connection failed every PostgreSQL connection is
+/// checked before use: an outage leaves dead ones in the pool.
+const PING_AFTER_FAILURE: Duration = Duration::from_secs(30);
+
+/// When a database connection last failed, as milliseconds after `since`
+/// plus one (0: never).
+struct ConnectionFailures {
+    since: std::time::Instant,
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl ConnectionFailures {
+    fn now(&self) -> u64 {
+        self.since.elapsed().as_millis() as u64 + 1
+    }
+
+    fn note(&self) {
+        self.last.store(self.now(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn lately(&self) -> bool {
+        let last = self.last.load(std::sync::atomic::Ordering::Relaxed);
+        last != 0 && self.now() - last < PING_AFTER_FAILURE.as_millis() as u64
+    }
+}
+
+/// For the whole process: [`db_error`] has no store at hand, and a failure
+/// only makes every store ping for a while.
+static CONNECTION_FAILURES: std::sync::LazyLock<ConnectionFailures> = std::sync::LazyLock::new(|| ConnectionFailures {
+    since: std::time::Instant::now(),
+    last: std::sync::atomic::AtomicU64::new(0),
+});
+
 /// Every SQLite connection's settings, besides [`SqliteSynchronous::pragma`].
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
 
@@ -152,19 +185,22 @@ impl Store {
         // writer thread's batches get the same guarantee from its flusher
         // (group commit, see `writer`).
         let pragmas = [SQLITE_PRAGMAS, config.sqlite_synchronous.pragma()];
+        let connection_failures = &*CONNECTION_FAILURES;
         let pool = |max: u32| {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(config.acquire_timeout)
                 // A SQLite connection is in-process and cannot break; a
                 // PostgreSQL one can (restarts, failovers), so one that sat
-                // idle is pinged before use and replaced if dead. One in
-                // steady use is not: a ping per query is a round trip per
-                // query, and a broken connection fails its query anyway.
+                // idle, or any while connections have been failing, is
+                // pinged before use and replaced if dead. One in steady use
+                // is not: a ping is a round trip more per query.
                 .test_before_acquire(false)
                 .before_acquire(move |conn, meta| {
                     Box::pin(async move {
-                        if backend == Backend::Postgres && meta.idle_for > PING_IDLE_AFTER {
+                        if backend == Backend::Postgres
+                            && (meta.idle_for >= PING_IDLE_AFTER || connection_failures.lately())
+                        {
                             conn.ping().await?;
                         }
                         Ok(true)
@@ -327,10 +363,14 @@ pub enum StoreError {
 pub(crate) fn db_error(e: impl Into<sql::DbError>) -> Error {
     use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
     match e.into() {
-        sql::DbError::Sqlx(
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_),
-        ) => Error::Unavailable,
+        // Waiting too long for a connection is load, not a failed connection.
+        sql::DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => Error::Unavailable,
+        sql::DbError::Sqlx(sqlx::Error::Io(_) | sqlx::Error::Tls(_)) => {
+            CONNECTION_FAILURES.note();
+            Error::Unavailable
+        }
         sql::DbError::Sqlx(sqlx::Error::Database(ref d)) if d.code().is_some_and(|c| unavailable_sqlstate(&c)) => {
+            CONNECTION_FAILURES.note();
             Error::Unavailable
         }
         sql::DbError::Sqlite(rusqlite::Error::SqliteFailure(ref f, _))
