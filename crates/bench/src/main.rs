@@ -252,11 +252,12 @@ async fn main() -> anyhow::Result<()> {
     let account = info["accounts"][0]["account_id"].as_str().context("account")?.to_owned();
     let api = format!("{base}/restapi/v2.1/accounts/{account}");
 
-    // Seed through the public API: bulk creates of 500, several at a time.
+    // Seed through the public API: bulk creates of 500, four in flight at
+    // any time (a new one starts as soon as the oldest is answered).
     let seeding = Instant::now();
     let batches = args.users.div_ceil(500);
     let mut ids: Vec<String> = Vec::with_capacity(args.users);
-    let mut pending = Vec::new();
+    let mut pending = std::collections::VecDeque::new();
     for b in 0..batches {
         let n = 500.min(args.users - b * 500);
         let users: Vec<Value> = (0..n)
@@ -267,15 +268,13 @@ async fn main() -> anyhow::Result<()> {
             })
             .collect();
         let (http, url, token) = (http.clone(), format!("{api}/users"), token.clone());
-        pending.push(tokio::spawn(async move {
+        pending.push_back(tokio::spawn(async move {
             call(&http, Method::POST, &url, &token, Some(&json!({"newUsers": users})), false).await
         }));
-        if pending.len() == 4 || b + 1 == batches {
-            for p in pending.drain(..) {
-                let created = p.await??;
-                for u in created["newUsers"].as_array().context("newUsers")? {
-                    ids.push(u["userId"].as_str().context("a user failed to seed")?.to_owned());
-                }
+        while pending.len() == 4 || (b + 1 == batches && !pending.is_empty()) {
+            let created = pending.pop_front().expect("a pending batch").await??;
+            for u in created["newUsers"].as_array().context("newUsers")? {
+                ids.push(u["userId"].as_str().context("a user failed to seed")?.to_owned());
             }
         }
     }
