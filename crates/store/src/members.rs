@@ -303,7 +303,8 @@ async fn create_one<C: Conn>(conn: &mut C, actor: Actor, new: NewMember) -> Resu
         settings.apply(patch, &profile.caps, true, by, now)?;
     }
     custom_settings::check_size(&new.custom_settings)?;
-    insert_memberships(conn, account, &[(user, status, profile.id, to_json(&settings))], now).await.map_err(|e| {
+    let row = (user, Uuid::now_v7(), status, profile.id, to_json(&settings));
+    insert_memberships(conn, account, &[row], now).await.map_err(|e| {
         if e.is_unique_violation() {
             Error::UserExists(new.email.to_string())
         } else {
@@ -341,7 +342,7 @@ async fn create_all_new<C: Conn>(
     }
     let mut profiles: Vec<(ProfileTarget, ProfileRef)> = Vec::new();
     let mut identities = Vec::with_capacity(items.len());
-    let mut memberships = Vec::with_capacity(items.len());
+    let mut members = Vec::with_capacity(items.len());
     for new in items {
         let target = profile_target(new);
         let profile = match profiles.iter().find(|(t, _)| *t == target) {
@@ -364,11 +365,14 @@ async fn create_all_new<C: Conn>(
         }
         let user = UserId::new();
         identities.push((user, new));
-        memberships.push((user, initial_status(new, new.password_hash.is_some()), profile.id, to_json(&settings)));
+        let status = initial_status(new, new.password_hash.is_some());
+        members.push(new_member(actor.account_id, user, new, status, profile, settings, now));
     }
     for chunk in identities.chunks(PARAMS / 18) {
         insert_identities(conn, chunk, false, now).await.map_err(db_error)?;
     }
+    let memberships: Vec<MembershipRow> =
+        members.iter().map(|m| (m.user.id, m.membership_id, m.status, m.profile.id, to_json(&m.settings))).collect();
     for chunk in memberships.chunks(PARAMS / 8) {
         insert_memberships(conn, actor.account_id, chunk, now).await.map_err(db_error)?;
     }
@@ -377,15 +381,48 @@ async fn create_all_new<C: Conn>(
     for chunk in customs.chunks(PARAMS / 5) {
         crate::custom::upsert_many(conn, actor.account_id, "", chunk).await.map_err(db_error)?;
     }
-    let ids: Vec<UserId> = identities.iter().map(|(user, _)| *user).collect();
-    let mut created = std::collections::HashMap::new();
-    for chunk in ids.chunks(PARAMS) {
-        created.extend(members_in(conn, actor.account_id, chunk).await?.into_iter().map(|m| (m.user.id, m)));
+    Ok(Some(members))
+}
+
+/// A member as [`create_all_new`] writes it, without reading it back: what
+/// was asked, and the columns' defaults for a new row (first versions, no
+/// profile page, every notification).
+fn new_member(
+    account_id: AccountId,
+    id: UserId,
+    new: &NewMember,
+    status: UserStatus,
+    profile: ProfileRef,
+    settings: UserSettings,
+    now: Timestamp,
+) -> Member {
+    Member {
+        user: Identity {
+            id,
+            email: new.email.as_str().to_owned(),
+            user_name: new.user_name.clone(),
+            names: new.names.clone(),
+            job_title: new.job_title.clone(),
+            company: new.company.clone(),
+            country_code: new.country_code.clone(),
+            work_address: new.work_address.clone(),
+            home_address: new.home_address.clone(),
+            site_admin: false,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            personal: Default::default(),
+            opted_notifications: None,
+        },
+        account_id,
+        membership_id: Uuid::now_v7(),
+        status,
+        profile,
+        added_at: now,
+        updated_at: now,
+        version: 1,
+        settings,
     }
-    ids.iter()
-        .map(|id| created.remove(id).ok_or_else(|| Error::Internal("created member vanished".into())))
-        .collect::<Result<_, _>>()
-        .map(Some)
 }
 
 fn profile_target(new: &NewMember) -> ProfileTarget {
@@ -555,10 +592,13 @@ async fn resolve_profile(conn: &mut impl Conn, account: AccountId, target: Profi
 }
 
 /// Adds memberships (user, status, profile, settings JSON) with one statement.
+/// A new membership: user, membership id, status, profile, settings (JSON).
+type MembershipRow = (UserId, Uuid, UserStatus, ProfileId, String);
+
 pub(crate) async fn insert_memberships(
     conn: &mut impl Conn,
     account: AccountId,
-    rows: &[(UserId, UserStatus, ProfileId, String)],
+    rows: &[MembershipRow],
     now: Timestamp,
 ) -> Result<(), DbError> {
     let mut p = Params::default();
@@ -568,31 +608,10 @@ pub(crate) async fn insert_memberships(
          VALUES {}",
         values.join(", ")
     );
-    let args = rows.iter().flat_map(|(user, status, profile, settings)| {
-        args![
-            account.0,
-            user.to_string(),
-            Uuid::now_v7().to_string(),
-            status.as_str(),
-            profile.0,
-            now.0,
-            now.0,
-            settings
-        ]
+    let args = rows.iter().flat_map(|(user, membership, status, profile, settings)| {
+        args![account.0, user.to_string(), membership.to_string(), status.as_str(), profile.0, now.0, now.0, settings]
     });
     conn.execute(&sql, args.collect()).await
-}
-
-/// Members of an account by user id (those that exist).
-pub(crate) async fn members_in(
-    conn: &mut impl Conn,
-    account: AccountId,
-    users: &[UserId],
-) -> Result<Vec<Member>, Error> {
-    let mut p = Params::default();
-    let sql = format!("{MEMBER_SELECT} WHERE m.account_id = {} AND m.user_id IN ({})", p.next(), p.list(users.len()));
-    let args = std::iter::once(Arg::from(account.0)).chain(users.iter().map(|u| Arg::from(u.to_string())));
-    conn.fetch_all(&sql, args.collect()).await.map_err(db_error)?.iter().map(member_from_row).collect()
 }
 
 pub(crate) async fn member_in(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
