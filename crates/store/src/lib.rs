@@ -239,8 +239,8 @@ impl Store {
     }
 
     /// Whether this process may be the only one writing the database, so
-    /// that it may cache what it reads: SQLite, where `serve` holds
-    /// [`Store::lock_for_serving`]. PostgreSQL may have other nodes.
+    /// that its caches need not hear of other writers: SQLite, where `serve`
+    /// holds [`Store::lock_for_serving`]. PostgreSQL may have other nodes.
     pub fn single_node(&self) -> bool {
         self.backend == Backend::Sqlite
     }
