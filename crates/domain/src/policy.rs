@@ -24,6 +24,19 @@ impl Capabilities {
         Capabilities { manage_account: allowed, manage_users: allowed, view_users: allowed, manage_groups: allowed }
     }
 
+    /// From a profile's `allowAccountManagement` and its granular rights
+    /// (`accountManagementGranular`, by key): each right implies the ones
+    /// below it.
+    pub fn from_rights(manage_account: bool, granular: impl Fn(&str) -> bool) -> Self {
+        let manage_users = manage_account || granular("allowManageUsers");
+        Capabilities {
+            manage_account,
+            manage_users,
+            view_users: manage_users || granular("allowViewUsers"),
+            manage_groups: manage_users || granular("allowManageGroupsButNotUsers"),
+        }
+    }
+
     /// Whether these capabilities include all of `other`'s.
     pub fn covers(&self, other: &Capabilities) -> bool {
         (self.manage_account || !other.manage_account)

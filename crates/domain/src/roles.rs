@@ -176,13 +176,7 @@ impl RoleSettings {
             }
         };
         let manage_account = self.0.get("allowAccountManagement").map_or(admin, |v| *v == Value::Flag(true));
-        let manage_users = manage_account || granular("allowManageUsers");
-        Capabilities {
-            manage_account,
-            manage_users,
-            view_users: manage_users || granular("allowViewUsers"),
-            manage_groups: manage_users || granular("allowManageGroupsButNotUsers"),
-        }
+        Capabilities::from_rights(manage_account, granular)
     }
 }
 
@@ -233,14 +227,7 @@ mod tests {
         let from_effective = |s: &RoleSettings, builtin: Option<BuiltinProfile>| {
             let e = s.effective(builtin);
             let granular = |k: &str| matches!(e.get("accountManagementGranular"), Some(Value::Flags(g)) if g.get(k) == Some(&true));
-            let manage_account = matches!(e.get("allowAccountManagement"), Some(Value::Flag(true)));
-            let manage_users = manage_account || granular("allowManageUsers");
-            Capabilities {
-                manage_account,
-                manage_users,
-                view_users: manage_users || granular("allowViewUsers"),
-                manage_groups: manage_users || granular("allowManageGroupsButNotUsers"),
-            }
+            Capabilities::from_rights(matches!(e.get("allowAccountManagement"), Some(Value::Flag(true))), granular)
         };
         let flags = |pairs: &[(&str, bool)]| Value::Flags(pairs.iter().map(|(k, b)| (k.to_string(), *b)).collect());
         let profiles = [

@@ -526,17 +526,8 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
 /// concurrent changes of one member apply one after the other. (`NO KEY`:
 /// as strong as an `UPDATE` of the rows, and no stronger.)
 async fn member_for_update(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
-    if conn.single_writer() {
-        return member_in(conn, account, user).await;
-    }
-    let row = conn
-        .fetch_optional(
-            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2 FOR NO KEY UPDATE OF m, u"),
-            args![account.0, user.to_string()],
-        )
-        .await
-        .map_err(db_error)?;
-    row.as_ref().map(member_from_row).transpose()
+    let lock = if conn.single_writer() { "" } else { " FOR NO KEY UPDATE OF m, u" };
+    member_read(conn, account, user, lock).await
 }
 
 /// Whether the user is a member of the account; with several writers, its
@@ -615,9 +606,19 @@ pub(crate) async fn insert_memberships(
 }
 
 pub(crate) async fn member_in(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
+    member_read(conn, account, user, "").await
+}
+
+/// One member, read with `lock` (a row-locking clause, or nothing).
+async fn member_read(
+    conn: &mut impl Conn,
+    account: AccountId,
+    user: UserId,
+    lock: &str,
+) -> Result<Option<Member>, Error> {
     let row = conn
         .fetch_optional(
-            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2"),
+            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2{lock}"),
             args![account.0, user.to_string()],
         )
         .await
