@@ -144,9 +144,11 @@ fn answer_all(answers: Vec<Answer>, outcome: Result<(), Error>) {
 }
 
 /// The thread that makes committed batches durable before answering them.
-/// It stops when the writer thread, which owns it, drops it.
+/// Dropped (by the writer thread, as it stops), it answers what is queued
+/// and stops.
 struct Flusher {
-    batches: std::sync::mpsc::Sender<Vec<Answer>>,
+    batches: Option<std::sync::mpsc::Sender<Vec<Answer>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Flusher {
@@ -155,7 +157,7 @@ impl Flusher {
         wal.push("-wal");
         let wal = PathBuf::from(wal);
         let (batches, queue) = std::sync::mpsc::channel::<Vec<Answer>>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("roster-sqlite-flush".into())
             .spawn(move || {
                 while let Ok(first) = queue.recv() {
@@ -172,12 +174,24 @@ impl Flusher {
                 }
             })
             .expect("the flusher thread starts");
-        Flusher { batches }
+        Flusher { batches: Some(batches), thread: Some(thread) }
     }
 
     fn flush_then_answer(&self, answers: Vec<Answer>) {
         // The thread lives as long as this sender; a send cannot fail.
-        let _ = self.batches.send(answers);
+        if let Some(batches) = &self.batches {
+            let _ = batches.send(answers);
+        }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread's loop once the queue is empty.
+        drop(self.batches.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
