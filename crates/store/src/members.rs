@@ -21,15 +21,33 @@ use crate::accounts::{account_clause, account_from_row, bind_account, parse_uuid
 use crate::sql::{args, write_transaction, Arg, Conn, DbError, Row};
 use crate::{db_error, Params, Store};
 
-pub(crate) const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
-     u.suffix_name, u.title, u.job_title, u.company, u.country_code, u.work_address, u.home_address, u.site_admin, \
-     u.created_at, u.updated_at, u.version AS user_version, u.personal_profile, u.opted_notifications, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, m.version, m.settings, \
-     p.id AS profile_id, p.name AS profile_name, p.settings AS profile_settings, p.builtin AS profile_builtin \
-     FROM memberships m JOIN users u ON u.id = m.user_id JOIN permission_profiles p ON p.id = m.profile_id";
+/// The query of members that [`member_from_row`] reads, with optional
+/// extra columns.
+macro_rules! member_select {
+    ($($extra:literal)?) => {
+        concat!(
+            "SELECT u.id AS user_id, u.email, u.user_name, u.first_name, u.middle_name, u.last_name, \
+             u.suffix_name, u.title, u.job_title, u.company, u.country_code, u.work_address, u.home_address, u.site_admin, \
+             u.created_at, u.updated_at, u.version AS user_version, u.personal_profile, u.opted_notifications, m.account_id, m.membership_id, m.status, m.added_at, m.updated_at AS m_updated_at, m.version, m.settings, \
+             p.id AS profile_id, p.name AS profile_name, p.settings AS profile_settings, p.builtin AS profile_builtin"
+            $(, ", ", $extra)?,
+            " FROM memberships m JOIN users u ON u.id = m.user_id JOIN permission_profiles p ON p.id = m.profile_id"
+        )
+    };
+}
+
+pub(crate) const MEMBER_SELECT: &str = member_select!();
+
+/// [`MEMBER_SELECT`] with `others`: how many other accounts the member's
+/// identity belongs to.
+const MEMBER_SELECT_WITH_OTHERS: &str = member_select!(
+    "(SELECT COUNT(*) FROM memberships o WHERE o.user_id = m.user_id AND o.account_id <> m.account_id) AS others"
+);
 
 /// One item of a bulk update: the target, the validated change, and the
 /// tags of the addressed document it may apply to (`If-Match`; `None`
 /// applies to any).
+#[derive(Clone)]
 pub struct MemberUpdate {
     pub user_id: UserId,
     pub patch: UserPatch,
@@ -166,11 +184,7 @@ impl Store {
         items: Vec<MemberUpdate>,
     ) -> Result<Vec<Result<Member, Error>>, Error> {
         let actor = actor.clone();
-        write_transaction!(self, |conn| batch(conn, items, move |conn, item| Box::pin(update_one(
-            conn,
-            actor.clone(),
-            item
-        ))))
+        write_transaction!(self, |conn| update_all(conn, actor, items))
     }
 
     /// One update in its own transaction (no savepoint: a failure undoes
@@ -239,6 +253,32 @@ pub(crate) async fn batch<C: Conn, I: Send, T: Send>(
         savepoint.end(conn, result.is_ok()).await?;
         out.push(result);
     }
+    Ok(out)
+}
+
+/// A bulk update, first in one piece: when every item succeeds (the common
+/// case) that is two statements per item instead of four (no savepoint per
+/// item), which matters where each is a round trip (PostgreSQL). When one
+/// fails, it is all undone and done again item by item, each in its
+/// savepoint, so that every item gets its own outcome.
+async fn update_all<C: Conn>(
+    conn: &mut C,
+    actor: Actor,
+    items: Vec<MemberUpdate>,
+) -> Result<Vec<Result<Member, Error>>, Error> {
+    let savepoint = Savepoint::begin(conn, "every_item").await?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items.iter().cloned() {
+        match update_one(conn, actor.clone(), item).await {
+            Ok(member) => out.push(Ok(member)),
+            Err(e @ (Error::Unavailable | Error::Internal(_))) => return Err(e),
+            Err(_) => {
+                savepoint.end(conn, false).await?;
+                return batch(conn, items, move |conn, item| Box::pin(update_one(conn, actor.clone(), item))).await;
+            }
+        }
+    }
+    savepoint.end(conn, true).await?;
     Ok(out)
 }
 
@@ -441,19 +481,11 @@ fn initial_status(new: &NewMember, has_password: bool) -> UserStatus {
 async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
     let MemberUpdate { user_id, patch, if_match } = item;
     actor.ensure_can_update_user(user_id)?;
-    let current = member_for_update(conn, actor.account_id, user_id)
+    // Whether the identity is shared matters only to someone else changing it.
+    let ask_shared = patch.touches_identity() && !actor.is_self(user_id);
+    let (current, shared) = member_for_update(conn, actor.account_id, user_id, ask_shared)
         .await?
         .ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
-    // Whether the identity is shared matters only to someone else changing it.
-    let shared = patch.touches_identity()
-        && !actor.is_self(user_id)
-        && conn
-            .fetch_count(
-                "SELECT COUNT(*) AS n FROM memberships WHERE user_id = $1 AND account_id <> $2",
-                args![user_id.to_string(), actor.account_id.0],
-            )
-            .await?
-            > 0;
     actor.ensure_can_apply(&current, shared, &patch)?;
     if if_match.is_some_and(|(view, tags)| !tags.contains(&current.tag(view))) {
         return Err(Error::PreconditionFailed);
@@ -517,17 +549,23 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
     Ok(member)
 }
 
-/// Takes the write locks of a member's rows before reading them, so that
-/// concurrent updates on PostgreSQL queue instead of overwriting each other
-/// (a no-op UPDATE locks the row). SQLite has a single writer, so there it
-/// skips the two statements.
 /// A member read to be changed: with several writers (PostgreSQL) its
 /// membership and identity rows stay locked until the transaction ends, so
 /// concurrent changes of one member apply one after the other. (`NO KEY`:
-/// as strong as an `UPDATE` of the rows, and no stronger.)
-async fn member_for_update(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
+/// as strong as an `UPDATE` of the rows, and no stronger.) With
+/// `ask_shared`, also whether another account shares its identity (else
+/// `false`), in the same statement.
+async fn member_for_update<C: Conn>(
+    conn: &mut C,
+    account: AccountId,
+    user: UserId,
+    ask_shared: bool,
+) -> Result<Option<(Member, bool)>, Error> {
     let lock = if conn.single_writer() { "" } else { " FOR NO KEY UPDATE OF m, u" };
-    member_read(conn, account, user, lock).await
+    let select = if ask_shared { MEMBER_SELECT_WITH_OTHERS } else { MEMBER_SELECT };
+    let Some(row) = member_row(conn, account, user, select, lock).await? else { return Ok(None) };
+    let shared = ask_shared && row.int("others")? > 0;
+    Ok(Some((member_from_row(&row)?, shared)))
 }
 
 /// Whether the user is a member of the account; with several writers, its
@@ -606,24 +644,24 @@ pub(crate) async fn insert_memberships(
 }
 
 pub(crate) async fn member_in(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
-    member_read(conn, account, user, "").await
+    member_row(conn, account, user, MEMBER_SELECT, "").await?.as_ref().map(member_from_row).transpose()
 }
 
-/// One member, read with `lock` (a row-locking clause, or nothing).
-async fn member_read(
-    conn: &mut impl Conn,
+/// One member's row of `select` (a member query), with `lock` (a
+/// row-locking clause, or nothing).
+async fn member_row<C: Conn>(
+    conn: &mut C,
     account: AccountId,
     user: UserId,
+    select: &str,
     lock: &str,
-) -> Result<Option<Member>, Error> {
-    let row = conn
-        .fetch_optional(
-            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2{lock}"),
-            args![account.0, user.to_string()],
-        )
-        .await
-        .map_err(db_error)?;
-    row.as_ref().map(member_from_row).transpose()
+) -> Result<Option<C::Row>, Error> {
+    conn.fetch_optional(
+        &format!("{select} WHERE m.account_id = $1 AND m.user_id = $2{lock}"),
+        args![account.0, user.to_string()],
+    )
+    .await
+    .map_err(db_error)
 }
 
 /// Inserts a new identity inside a savepoint; `None` when a concurrent
