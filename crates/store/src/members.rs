@@ -344,7 +344,8 @@ async fn create_one<C: Conn>(conn: &mut C, actor: Actor, new: NewMember) -> Resu
     }
     custom_settings::check_size(&new.custom_settings)?;
     let row = (user, Uuid::now_v7(), status, profile.id, to_json(&settings));
-    insert_memberships(conn, account, &[row], now).await.map_err(|e| {
+    let first = reserve_positions(conn, account, 1).await?;
+    insert_memberships(conn, account, &[row], first, now).await.map_err(|e| {
         if e.is_unique_violation() {
             Error::UserExists(new.email.to_string())
         } else {
@@ -414,7 +415,8 @@ async fn create_all_new<C: Conn>(
     let memberships: Vec<MembershipRow> =
         members.iter().map(|m| (m.user.id, m.membership_id, m.status, m.profile.id, to_json(&m.settings))).collect();
     for chunk in memberships.chunks(PARAMS / 8) {
-        insert_memberships(conn, actor.account_id, chunk, now).await.map_err(db_error)?;
+        let first = reserve_positions(conn, actor.account_id, chunk.len()).await?;
+        insert_memberships(conn, actor.account_id, chunk, first, now).await.map_err(db_error)?;
     }
     let customs: Vec<(UserId, &[CustomSetting])> =
         identities.iter().map(|(user, new)| (*user, new.custom_settings.as_slice())).collect();
@@ -624,21 +626,52 @@ async fn resolve_profile(conn: &mut impl Conn, account: AccountId, target: Profi
 /// A new membership: user, membership id, status, profile, settings (JSON).
 type MembershipRow = (UserId, Uuid, UserStatus, ProfileId, String);
 
+/// The first of `n` positions in the account for new members, taken with
+/// one update of its count, where several writers need it (PostgreSQL,
+/// migration 0008). `None` on SQLite: there its trigger numbers the rows,
+/// which costs nothing with a single writer.
+async fn reserve_positions(conn: &mut impl Conn, account: AccountId, n: usize) -> Result<Option<i64>, Error> {
+    if conn.single_writer() {
+        return Ok(None);
+    }
+    conn.fetch_count(
+        "UPDATE accounts SET member_count = member_count + $1 WHERE id = $2 RETURNING member_count - $1 AS n",
+        args![n as i64, account.0],
+    )
+    .await
+    .map(Some)
+}
+
+/// Inserts memberships; with `first`, the rows take positions `first`,
+/// `first + 1`, ... (see [`reserve_positions`]).
 pub(crate) async fn insert_memberships(
     conn: &mut impl Conn,
     account: AccountId,
     rows: &[MembershipRow],
+    first: Option<i64>,
     now: Timestamp,
 ) -> Result<(), DbError> {
+    let (columns, position) = if first.is_some() { (9, ", position") } else { (8, "") };
     let mut p = Params::default();
-    let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(8))).collect();
+    let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(columns))).collect();
     let sql = format!(
-        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at, settings) \
+        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at, settings{position}) \
          VALUES {}",
         values.join(", ")
     );
-    let args = rows.iter().flat_map(|(user, membership, status, profile, settings)| {
-        args![account.0, user.to_string(), membership.to_string(), status.as_str(), profile.0, now.0, now.0, settings]
+    let args = rows.iter().enumerate().flat_map(|(i, (user, membership, status, profile, settings))| {
+        let mut row = args![
+            account.0,
+            user.to_string(),
+            membership.to_string(),
+            status.as_str(),
+            profile.0,
+            now.0,
+            now.0,
+            settings
+        ];
+        row.extend(first.map(|first| Arg::from(first + i as i64)));
+        row
     });
     conn.execute(&sql, args.collect()).await
 }
