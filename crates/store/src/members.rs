@@ -382,7 +382,6 @@ async fn create_all_new<C: Conn>(
         }
     }
     let mut profiles: Vec<(ProfileTarget, ProfileRef)> = Vec::new();
-    let mut identities = Vec::with_capacity(items.len());
     let mut members = Vec::with_capacity(items.len());
     for new in items {
         let target = profile_target(new);
@@ -404,13 +403,13 @@ async fn create_all_new<C: Conn>(
         if !valid {
             return Ok(None);
         }
-        let user = UserId::new();
-        identities.push((user, new));
         let status = initial_status(new, new.password_hash.is_some());
-        members.push(new_member(actor.account_id, user, new, status, profile, settings, now));
+        members.push(new_member(actor.account_id, UserId::new(), new, status, profile, settings, now));
     }
+    let identities: Vec<(&Identity, Option<&str>)> =
+        members.iter().zip(items).map(|(m, new)| (&m.user, password_of(new))).collect();
     for chunk in identities.chunks(PARAMS / 18) {
-        insert_identities(conn, chunk, false, now).await.map_err(db_error)?;
+        insert_identities(conn, chunk).await.map_err(db_error)?;
     }
     let memberships: Vec<MembershipRow> =
         members.iter().map(|m| (m.user.id, m.membership_id, m.status, m.profile.id, to_json(&m.settings))).collect();
@@ -419,7 +418,7 @@ async fn create_all_new<C: Conn>(
         insert_memberships(conn, actor.account_id, chunk, first, now).await.map_err(db_error)?;
     }
     let customs: Vec<(UserId, &[CustomSetting])> =
-        identities.iter().map(|(user, new)| (*user, new.custom_settings.as_slice())).collect();
+        members.iter().zip(items).map(|(m, new)| (m.user.id, new.custom_settings.as_slice())).collect();
     for chunk in customs.chunks(PARAMS / 5) {
         crate::custom::upsert_many(conn, actor.account_id, "", chunk).await.map_err(db_error)?;
     }
@@ -439,23 +438,7 @@ fn new_member(
     now: Timestamp,
 ) -> Member {
     Member {
-        user: Identity {
-            id,
-            email: new.email.as_str().to_owned(),
-            user_name: new.user_name.clone(),
-            names: new.names.clone(),
-            job_title: new.job_title.clone(),
-            company: new.company.clone(),
-            country_code: new.country_code.clone(),
-            work_address: new.work_address.clone(),
-            home_address: new.home_address.clone(),
-            site_admin: false,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            personal: Default::default(),
-            opted_notifications: None,
-        },
+        user: new_identity(id, new, false, now),
         account_id,
         membership_id: Uuid::now_v7(),
         status,
@@ -465,6 +448,32 @@ fn new_member(
         version: 1,
         settings,
     }
+}
+
+/// A new identity as it is inserted: what was asked, and the columns'
+/// defaults (first version, no profile page, every notification).
+fn new_identity(id: UserId, new: &NewMember, site_admin: bool, now: Timestamp) -> Identity {
+    Identity {
+        id,
+        email: new.email.as_str().to_owned(),
+        user_name: new.user_name.clone(),
+        names: new.names.clone(),
+        job_title: new.job_title.clone(),
+        company: new.company.clone(),
+        country_code: new.country_code.clone(),
+        work_address: new.work_address.clone(),
+        home_address: new.home_address.clone(),
+        site_admin,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        personal: Default::default(),
+        opted_notifications: None,
+    }
+}
+
+fn password_of(new: &NewMember) -> Option<&str> {
+    new.password_hash.as_ref().map(|h| h.0.as_str())
 }
 
 fn profile_target(new: &NewMember) -> ProfileTarget {
@@ -722,7 +731,8 @@ pub(crate) async fn insert_identity(
     site_admin: bool,
     now: Timestamp,
 ) -> Result<(), Error> {
-    insert_identities(conn, &[(user, new)], site_admin, now).await.map_err(|e| {
+    let identity = new_identity(user, new, site_admin, now);
+    insert_identities(conn, &[(&identity, password_of(new))]).await.map_err(|e| {
         if e.is_unique_violation() {
             Error::EmailTaken(new.email.to_string())
         } else {
@@ -731,13 +741,9 @@ pub(crate) async fn insert_identity(
     })
 }
 
-/// Inserts identities with one statement (a bulk create writes hundreds).
-pub(crate) async fn insert_identities(
-    conn: &mut impl Conn,
-    rows: &[(UserId, &NewMember)],
-    site_admin: bool,
-    now: Timestamp,
-) -> Result<(), DbError> {
+/// Inserts identities, each with its password hash, with one statement (a
+/// bulk create writes hundreds).
+async fn insert_identities(conn: &mut impl Conn, rows: &[(&Identity, Option<&str>)]) -> Result<(), DbError> {
     let mut p = Params::default();
     let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(18))).collect();
     let sql = format!(
@@ -746,30 +752,35 @@ pub(crate) async fn insert_identities(
          VALUES {}",
         values.join(", ")
     );
-    let args = rows.iter().flat_map(|(user, new)| {
-        let n = &new.names;
-        args![
-            user.to_string(),
-            new.email.as_str(),
-            new.email.normalized(),
-            new.user_name.as_str(),
-            n.first_name.as_deref(),
-            n.middle_name.as_deref(),
-            n.last_name.as_deref(),
-            n.suffix_name.as_deref(),
-            n.title.as_deref(),
-            new.job_title.as_deref(),
-            new.company.as_deref(),
-            new.country_code.as_deref(),
-            address_json(&new.work_address),
-            address_json(&new.home_address),
-            new.password_hash.as_ref().map(|h| h.0.as_str()),
-            site_admin as i64,
-            now.0,
-            now.0,
-        ]
+    let args = rows.iter().flat_map(|(user, password_hash)| {
+        let mut row = args![user.id.to_string()];
+        row.extend(identity_args(user));
+        row.extend(args![*password_hash, user.site_admin as i64, user.created_at.0, user.updated_at.0]);
+        row
     });
     conn.execute(&sql, args.collect()).await
+}
+
+/// The columns an insert and an update of an identity both write, in this
+/// order: email, email_norm, user_name, the five names, job_title, company,
+/// country_code, work_address, home_address.
+fn identity_args(user: &Identity) -> Vec<Arg> {
+    let n = &user.names;
+    args![
+        &user.email,
+        normalize_email(&user.email),
+        &user.user_name,
+        n.first_name.as_deref(),
+        n.middle_name.as_deref(),
+        n.last_name.as_deref(),
+        n.suffix_name.as_deref(),
+        n.title.as_deref(),
+        user.job_title.as_deref(),
+        user.company.as_deref(),
+        user.country_code.as_deref(),
+        address_json(&user.work_address),
+        address_json(&user.home_address),
+    ]
 }
 
 async fn write_identity(
@@ -778,31 +789,14 @@ async fn write_identity(
     password_hash: Option<&str>,
     now: Timestamp,
 ) -> Result<(), Error> {
-    let n = &user.names;
+    let mut args = identity_args(user);
+    args.extend(args![password_hash, now.0, to_json(&user.personal), user.id.to_string()]);
     conn.execute(
         "UPDATE users SET email = $1, email_norm = $2, user_name = $3, first_name = $4, middle_name = $5, last_name = $6, \
          suffix_name = $7, title = $8, job_title = $9, company = $10, country_code = $11, work_address = $12, \
          home_address = $13, password_hash = COALESCE($14, password_hash), updated_at = $15, version = version + 1, \
          personal_profile = $16 WHERE id = $17",
-        args![
-            &user.email,
-            normalize_email(&user.email),
-            &user.user_name,
-            n.first_name.as_deref(),
-            n.middle_name.as_deref(),
-            n.last_name.as_deref(),
-            n.suffix_name.as_deref(),
-            n.title.as_deref(),
-            user.job_title.as_deref(),
-            user.company.as_deref(),
-            user.country_code.as_deref(),
-            address_json(&user.work_address),
-            address_json(&user.home_address),
-            password_hash,
-            now.0,
-            to_json(&user.personal),
-            user.id.to_string(),
-        ],
+        args,
     )
     .await
     .map_err(|e| if e.is_unique_violation() { Error::EmailTaken(user.email.clone()) } else { db_error(e) })
