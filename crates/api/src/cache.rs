@@ -26,9 +26,11 @@
 //! it, and is served only entries of that value. An entry is served only if
 //! no write finished between its loading and the request's start, on any
 //! node. Concurrent requests share one read of the counter
-//! ([`SharedCounter`]), so a burst costs one round trip, not one each.
+//! ([`Coalesced`]), so a burst costs one round trip, not one each; so do
+//! the moves of concurrent write requests.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -99,7 +101,7 @@ impl Weighter<DocumentKey, (Loaded, Document)> for DocumentWeight {
 
 pub struct ReadCache {
     /// The change counter of a database other nodes write too.
-    shared: Option<Arc<SharedCounter>>,
+    shared: Option<SharedCounter>,
     auth_generation: AtomicU64,
     document_generation: AtomicU64,
     tokens: Cache<String, (Loaded, (UserId, Timestamp))>,
@@ -115,7 +117,7 @@ pub struct RequestView(Arc<OnceCell<i64>>);
 
 impl ReadCache {
     pub fn new(store: &Store) -> Arc<ReadCache> {
-        let shared = (!store.single_node()).then(|| Arc::new(SharedCounter::new(store.clone())));
+        let shared = (!store.single_node()).then(|| SharedCounter::new(store));
         Arc::new(ReadCache {
             shared,
             auth_generation: AtomicU64::new(0),
@@ -138,20 +140,24 @@ impl ReadCache {
     /// Tells the other nodes that a write request ended, if there are any
     /// (PostgreSQL). Awaited before the request is answered, so a client
     /// that reads on another node after its write is answered never gets an
-    /// answer cached before it. Runs to its end even if the request is
-    /// dropped meanwhile.
-    pub async fn publish(&self) -> Result<(), Error> {
-        let Some(shared) = &self.shared else { return Ok(()) };
-        let store = shared.store.clone();
-        tokio::spawn(async move { store.note_change().await }).await.map_err(|_| Error::Unavailable)?
+    /// answer cached before it. Asks when called: the counter moves even if
+    /// the returned future is dropped. Concurrent requests share one move.
+    pub fn publish(&self) -> impl Future<Output = Result<(), Error>> + use<> {
+        let moved = self.shared.as_ref().map(|shared| shared.moves.ask());
+        async move {
+            match moved {
+                Some(moved) => moved.await,
+                None => Ok(()),
+            }
+        }
     }
 
     /// [`ReadCache::publish`] for a request that ended without answering.
-    pub fn publish_in_background(self: &Arc<Self>) {
+    pub fn publish_in_background(&self) {
         if self.shared.is_some() {
-            let cache = self.clone();
+            let published = self.publish();
             tokio::spawn(async move {
-                if let Err(e) = cache.publish().await {
+                if let Err(e) = published.await {
                     tracing::error!(error = %e, "cannot tell the other nodes of a write");
                 }
             });
@@ -205,7 +211,7 @@ impl ReadCache {
         let generation = generation.load(Ordering::Acquire);
         let counter = match &self.shared {
             None => 0,
-            Some(shared) => *view.0.get_or_try_init(|| shared.read()).await?,
+            Some(shared) => *view.0.get_or_try_init(|| shared.reads.ask()).await?,
         };
         let now = (generation, counter);
         if let Some((loaded, value)) = cache.get(&key) {
@@ -219,52 +225,85 @@ impl ReadCache {
     }
 }
 
-/// Reads of the change counter, shared by the requests that want one at
-/// the same time. A request waits for the next read that starts after it
-/// asked (never one already under way, which might predate a write it must
-/// see), and one read answers everyone who asked before it started.
-pub struct SharedCounter {
-    store: Store,
-    waiting: Mutex<Waiting>,
-}
-
-#[derive(Default)]
-struct Waiting {
-    reading: bool,
-    requests: Vec<oneshot::Sender<Result<i64, Error>>>,
+/// The database's change counter, read and moved on through [`Coalesced`]
+/// calls.
+struct SharedCounter {
+    reads: Arc<Coalesced<i64>>,
+    moves: Arc<Coalesced<()>>,
 }
 
 impl SharedCounter {
-    fn new(store: Store) -> SharedCounter {
-        SharedCounter { store, waiting: Mutex::default() }
+    fn new(store: &Store) -> SharedCounter {
+        let (read, write) = (store.clone(), store.clone());
+        SharedCounter {
+            reads: Coalesced::new(move || {
+                let store = read.clone();
+                async move { store.changes().await }
+            }),
+            moves: Coalesced::new(move || {
+                let store = write.clone();
+                async move { store.note_change().await }
+            }),
+        }
+    }
+}
+
+/// A database call shared by the requests that want it at the same time:
+/// the counter's reads, and its moves. A request waits for the next call
+/// that starts after it asked (never one already under way: a read might
+/// predate a write the request must see, a move might predate the request's
+/// own commit), and one call answers everyone who asked before it started.
+/// The calls run in a task of their own, so one that started finishes even
+/// if every request that asked for it is dropped.
+struct Coalesced<T> {
+    call: Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<T, Error>> + Send>> + Send + Sync>,
+    waiting: Mutex<Waiting<T>>,
+}
+
+struct Waiting<T> {
+    calling: bool,
+    requests: Vec<oneshot::Sender<Result<T, Error>>>,
+}
+
+impl<T: Clone + Send + 'static> Coalesced<T> {
+    fn new<F>(call: impl Fn() -> F + Send + Sync + 'static) -> Arc<Coalesced<T>>
+    where
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        Arc::new(Coalesced {
+            call: Box::new(move || Box::pin(call())),
+            waiting: Mutex::new(Waiting { calling: false, requests: Vec::new() }),
+        })
     }
 
-    async fn read(self: &Arc<Self>) -> Result<i64, Error> {
+    /// Asks at once (before the returned future is first polled) and
+    /// waits for the answer.
+    fn ask(self: &Arc<Self>) -> impl Future<Output = Result<T, Error>> + use<T> {
         let (answer, answered) = oneshot::channel();
         let start = {
-            let mut waiting = self.waiting.lock().expect("counter lock");
+            let mut waiting = self.waiting.lock().expect("coalesced lock");
             waiting.requests.push(answer);
-            !std::mem::replace(&mut waiting.reading, true)
+            !std::mem::replace(&mut waiting.calling, true)
         };
         if start {
-            tokio::spawn(self.clone().read_while_asked());
+            tokio::spawn(self.clone().call_while_asked());
         }
-        answered.await.map_err(|_| Error::Unavailable)?
+        async move { answered.await.map_err(|_| Error::Unavailable)? }
     }
 
-    async fn read_while_asked(self: Arc<Self>) {
+    async fn call_while_asked(self: Arc<Self>) {
         loop {
             let requests = {
-                let mut waiting = self.waiting.lock().expect("counter lock");
+                let mut waiting = self.waiting.lock().expect("coalesced lock");
                 if waiting.requests.is_empty() {
-                    waiting.reading = false;
+                    waiting.calling = false;
                     return;
                 }
                 std::mem::take(&mut waiting.requests)
             };
-            let counter = self.store.changes().await;
+            let outcome = (self.call)().await;
             for request in requests {
-                let _ = request.send(counter.clone());
+                let _ = request.send(outcome.clone());
             }
         }
     }

@@ -6,13 +6,15 @@
 //! writer at a time writes, so writers queue in Roster instead of failing
 //! with `SQLITE_BUSY`; readers use their own pool (WAL lets them run beside
 //! the writer). The hot writes run on a writer thread with its own
-//! connection ([`writer`]), through the same logic ([`sql::Conn`]).
+//! connection ([`writer`]) on SQLite, and on tokio-postgres connections
+//! ([`pg`]) on PostgreSQL, through the same logic ([`sql::Conn`]).
 
 mod accounts;
 mod custom;
 mod groups;
 mod idempotency;
 mod members;
+mod pg;
 mod profiles;
 mod rate;
 mod site;
@@ -160,6 +162,8 @@ pub struct Parts {
     /// The hot writes' thread, on a SQLite file (not in memory, where a
     /// second connection would be a second database).
     writer: Option<writer::Writer>,
+    /// The hot writes' connections, on PostgreSQL.
+    pg: Option<pg::PgWrites>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -239,7 +243,11 @@ impl Store {
             )?),
             None => None,
         };
-        Ok(Store(std::sync::Arc::new(Parts { read, write, backend, sqlite_file, writer })))
+        let pg = match backend {
+            Backend::Postgres => Some(pg::PgWrites::new(&url, config.max_connections, config.acquire_timeout)?),
+            Backend::Sqlite => None,
+        };
+        Ok(Store(std::sync::Arc::new(Parts { read, write, backend, sqlite_file, writer, pg })))
     }
 
     pub fn backend(&self) -> Backend {
@@ -256,13 +264,17 @@ impl Store {
     /// The database's change counter (PostgreSQL only; see
     /// [`Store::note_change`]).
     pub async fn changes(&self) -> Result<i64, Error> {
-        sqlx::query_scalar("SELECT last_value FROM changes").fetch_one(&self.read).await.map_err(db_error)
+        sql::Row::int(&self.postgres()?.fetch_one("SELECT last_value FROM changes").await?, "last_value")
     }
 
     /// Moves the change counter on, after a write request (PostgreSQL only):
     /// the other nodes then stop serving what they cached before it.
     pub async fn note_change(&self) -> Result<(), Error> {
-        sqlx::query("SELECT nextval('changes')").execute(&self.write).await.map(drop).map_err(db_error)
+        self.postgres()?.fetch_one("SELECT nextval('changes')").await.map(drop)
+    }
+
+    fn postgres(&self) -> Result<&pg::PgWrites, Error> {
+        self.pg.as_ref().ok_or_else(|| Error::Internal("the change counter is PostgreSQL's".into()))
     }
 
     /// Claims a SQLite database for one serving process (`FILE.lock`, held
@@ -335,6 +347,9 @@ impl Store {
         if let Some(writer) = &self.writer {
             writer.close().await;
         }
+        if let Some(pg) = &self.pg {
+            pg.close();
+        }
         self.write.close().await;
         self.read.close().await;
     }
@@ -364,6 +379,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("bad PostgreSQL URL: {0}")]
+    PostgresUrl(String),
 }
 
 /// Maps a driver error to the domain: a database that cannot be reached is
@@ -378,6 +395,14 @@ pub(crate) fn db_error(e: impl Into<sql::DbError>) -> Error {
             Error::Unavailable
         }
         sql::DbError::Sqlx(sqlx::Error::Database(ref d)) if d.code().is_some_and(|c| unavailable_sqlstate(&c)) => {
+            CONNECTION_FAILURES.note();
+            Error::Unavailable
+        }
+        sql::DbError::Postgres(ref e)
+            if e.is_closed()
+                || e.code().is_some_and(|c| unavailable_sqlstate(c.code()))
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()) =>
+        {
             CONNECTION_FAILURES.note();
             Error::Unavailable
         }

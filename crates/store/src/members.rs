@@ -494,7 +494,7 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
     actor.ensure_can_update_user(user_id)?;
     // Whether the identity is shared matters only to someone else changing it.
     let ask_shared = patch.touches_identity() && !actor.is_self(user_id);
-    let (current, shared) = member_for_update(conn, actor.account_id, user_id, ask_shared)
+    let (current, shared) = member_for_update(conn, actor.account_id, user_id, patch.touches_identity(), ask_shared)
         .await?
         .ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
     actor.ensure_can_apply(&current, shared, &patch)?;
@@ -561,18 +561,24 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
 }
 
 /// A member read to be changed: with several writers (PostgreSQL) its
-/// membership and identity rows stay locked until the transaction ends, so
-/// concurrent changes of one member apply one after the other. (`NO KEY`:
-/// as strong as an `UPDATE` of the rows, and no stronger.) With
-/// `ask_shared`, also whether another account shares its identity (else
-/// `false`), in the same statement.
+/// membership row, and its identity row when `identity` is to change, stay
+/// locked until the transaction ends, so concurrent changes of one member
+/// apply one after the other. (`NO KEY`: as strong as an `UPDATE` of the
+/// rows, and no stronger. A lock is a write of the row, so an identity that
+/// will not change is not locked.) With `ask_shared`, also whether another
+/// account shares its identity (else `false`), in the same statement.
 async fn member_for_update<C: Conn>(
     conn: &mut C,
     account: AccountId,
     user: UserId,
+    identity: bool,
     ask_shared: bool,
 ) -> Result<Option<(Member, bool)>, Error> {
-    let lock = if conn.single_writer() { "" } else { " FOR NO KEY UPDATE OF m, u" };
+    let lock = match (conn.single_writer(), identity) {
+        (true, _) => "",
+        (false, true) => " FOR NO KEY UPDATE OF m, u",
+        (false, false) => " FOR NO KEY UPDATE OF m",
+    };
     let select = if ask_shared { MEMBER_SELECT_WITH_OTHERS } else { MEMBER_SELECT };
     let Some(row) = member_row(conn, account, user, select, lock).await? else { return Ok(None) };
     let shared = ask_shared && row.int("others")? > 0;

@@ -1,8 +1,10 @@
 //! What the store's shared write logic needs of a connection, so that the
-//! logic is written once and runs on two kinds: sqlx's `Any` connections
-//! (PostgreSQL; SQLite without a file) and the SQLite writer thread's own
-//! connection (see [`crate::writer`]), where a statement is a function call
-//! instead of a hand-off to another thread and back.
+//! logic is written once and runs on three kinds: the SQLite writer
+//! thread's own connection (see [`crate::writer`]), where a statement is a
+//! function call instead of a hand-off to another thread and back;
+//! tokio-postgres connections ([`crate::pg`]), which send a transaction's
+//! statements with fewer round trips; and sqlx's `Any` connections (SQLite
+//! without a file, and PostgreSQL's batches of groups).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -59,13 +61,20 @@ pub(crate) use args;
 
 /// Runs `$body`, an expression over `$conn: &mut impl Conn`, as one write
 /// transaction, undone when it fails: on the SQLite writer thread when the
-/// store has one (inside that batch's transaction), else in a sqlx
-/// transaction. (A macro, because a closure cannot be generic over `Conn`.)
+/// store has one (inside that batch's transaction), on a tokio-postgres
+/// connection on PostgreSQL ([`crate::pg`]), else in a sqlx transaction. (A macro, because a closure cannot be generic over `Conn`.)
 macro_rules! write_transaction {
     ($store:expr, |$conn:ident| $body:expr) => {
-        match &$store.writer {
-            Some(writer) => writer.run(move |$conn| $crate::sql::now_or_never($body)).await,
-            None => {
+        match (&$store.writer, &$store.pg) {
+            (Some(writer), _) => writer.run(move |$conn| $crate::sql::now_or_never($body)).await,
+            (None, Some(pg)) => {
+                let mut tx = pg.begin().await?;
+                let $conn = &mut tx;
+                let value = $body.await?;
+                tx.commit().await?;
+                Ok(value)
+            }
+            (None, None) => {
                 let mut tx = $store.write.begin().await.map_err($crate::db_error)?;
                 let $conn: &mut sqlx::AnyConnection = &mut tx;
                 let value = $body.await?;
@@ -84,6 +93,8 @@ pub(crate) enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] tokio_postgres::Error),
 }
 
 impl DbError {
@@ -94,6 +105,7 @@ impl DbError {
                 e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
             }
+            DbError::Postgres(e) => e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
             _ => false,
         }
     }

@@ -1,0 +1,168 @@
+//! PostgreSQL's hot writes (user updates, bulk creates, custom settings,
+//! rate counters, the change counter) on tokio-postgres, through the same
+//! write logic as the other connections ([`crate::sql::Conn`]).
+//!
+//! On PostgreSQL a write costs round trips, not the database's work: the
+//! machine's CPU went to sending, waking and switching for each one. Through
+//! sqlx a settings update was seven (`BEGIN`, the locked read, the update,
+//! `COMMIT`, and a ping of each connection returned to its pool, which sqlx
+//! always sends). Here the pool does not ping a connection it takes back
+//! (deadpool's `Fast` recycling: a closed connection is noticed by its
+//! task and replaced), and `BEGIN` goes out together with the transaction's
+//! first statement (tokio-postgres sends what it is given at once and reads
+//! the answers in order). An update is three round trips.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+use roster_domain::Error;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::NoTls;
+
+use crate::sql::{Arg, Conn, DbError, Row};
+use crate::StoreError;
+
+pub(crate) struct PgWrites {
+    pool: Pool,
+}
+
+impl PgWrites {
+    pub(crate) fn new(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<PgWrites, StoreError> {
+        let config = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::PostgresUrl(e.to_string()))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(max_connections as usize)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(acquire_timeout))
+            .create_timeout(Some(acquire_timeout))
+            .build()
+            .map_err(|e| StoreError::PostgresUrl(e.to_string()))?;
+        Ok(PgWrites { pool })
+    }
+
+    async fn connection(&self) -> Result<Object, Error> {
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => crate::db_error(e),
+            PoolError::Timeout(_) | PoolError::Closed => Error::Unavailable,
+            other => Error::Internal(other.to_string()),
+        })
+    }
+
+    /// A connection for one transaction, begun with its first statement.
+    pub(crate) async fn begin(&self) -> Result<PgConn, Error> {
+        Ok(PgConn { client: self.connection().await?, begun: false, ended: false })
+    }
+
+    /// One statement on its own (in a transaction of its own).
+    pub(crate) async fn fetch_one(&self, sql: &str) -> Result<tokio_postgres::Row, Error> {
+        let client = self.connection().await?;
+        let statement = client.prepare_cached(sql).await.map_err(crate::db_error)?;
+        client.query_one(&statement, &[]).await.map_err(crate::db_error)
+    }
+
+    pub(crate) fn close(&self) {
+        self.pool.close();
+    }
+}
+
+/// A connection inside a write transaction. Dropped before
+/// [`PgConn::commit`] (an error, or a request cut short), it rolls back.
+pub(crate) struct PgConn {
+    client: Object,
+    begun: bool,
+    ended: bool,
+}
+
+impl PgConn {
+    pub(crate) async fn commit(mut self) -> Result<(), Error> {
+        self.ended = true;
+        if self.begun {
+            self.client.batch_execute("COMMIT").await.map_err(crate::db_error)?;
+        }
+        Ok(())
+    }
+
+    /// The statement, prepared once per connection with the parameters'
+    /// types (as sqlx's connections do: text, or 64-bit integers).
+    async fn statement(&self, sql: &str, args: &[Arg]) -> Result<tokio_postgres::Statement, DbError> {
+        let types: Vec<Type> = args.iter().map(|arg| if let Arg::Int(_) = arg { Type::INT8 } else { Type::TEXT }).collect();
+        Ok(self.client.prepare_typed_cached(sql, &types).await?)
+    }
+}
+
+/// Runs `query`; a transaction's first statement goes out together with
+/// its `BEGIN`.
+async fn in_transaction<T>(
+    client: &tokio_postgres::Client,
+    begun: &mut bool,
+    query: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, DbError> {
+    if std::mem::replace(begun, true) {
+        return Ok(query.await?);
+    }
+    let (begin, outcome) = tokio::join!(client.batch_execute("BEGIN"), query);
+    begin?;
+    Ok(outcome?)
+}
+
+fn params(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
+    const NULL: Option<String> = None;
+    args.iter()
+        .map(|arg| match arg {
+            Arg::Null => &NULL as &(dyn ToSql + Sync),
+            Arg::Int(v) => v,
+            Arg::Text(v) => v,
+        })
+        .collect()
+}
+
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        if self.begun && !self.ended {
+            // tokio-postgres sends a request when its future is first
+            // polled; the answer is not needed, and the connection's next
+            // user queues behind the rollback.
+            let rollback = std::pin::pin!(self.client.batch_execute("ROLLBACK"));
+            let _ = rollback.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        }
+    }
+}
+
+impl Conn for PgConn {
+    type Row = tokio_postgres::Row;
+
+    fn single_writer(&self) -> bool {
+        false
+    }
+
+    async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<tokio_postgres::Row>, DbError> {
+        let statement = self.statement(sql, &args).await?;
+        let PgConn { client, begun, .. } = self;
+        in_transaction(client, begun, client.query(&statement, &params(&args))).await
+    }
+
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<(), DbError> {
+        let statement = self.statement(sql, &args).await?;
+        let PgConn { client, begun, .. } = self;
+        in_transaction(client, begun, client.execute(&statement, &params(&args))).await.map(drop)
+    }
+}
+
+impl Row for tokio_postgres::Row {
+    fn int(&self, column: &str) -> Result<i64, Error> {
+        let wrong = |e: tokio_postgres::Error| Error::Internal(format!("column {column}: {e}"));
+        let i = self.columns().iter().position(|c| c.name() == column);
+        let kind = i.map(|i| self.columns()[i].type_().clone());
+        match kind {
+            Some(Type::INT4) => self.try_get::<_, i32>(column).map(i64::from).map_err(wrong),
+            Some(Type::INT2) => self.try_get::<_, i16>(column).map(i64::from).map_err(wrong),
+            _ => self.try_get::<_, i64>(column).map_err(wrong),
+        }
+    }
+
+    fn opt_text(&self, column: &str) -> Result<Option<String>, Error> {
+        self.try_get(column).map_err(|e| Error::Internal(format!("column {column}: {e}")))
+    }
+}
