@@ -256,9 +256,11 @@ impl SharedCounter {
 /// The calls run in a task of their own, so one that started finishes even
 /// if every request that asked for it is dropped.
 struct Coalesced<T> {
-    call: Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<T, Error>> + Send>> + Send + Sync>,
+    call: Call<T>,
     waiting: Mutex<Waiting<T>>,
 }
+
+type Call<T> = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<T, Error>> + Send>> + Send + Sync>;
 
 struct Waiting<T> {
     calling: bool,
