@@ -30,8 +30,8 @@
 //! the moves of concurrent write requests.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::hash::Hash;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 

@@ -1,5 +1,6 @@
 //! Users as members of accounts: read, list, create, update, close.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -37,6 +38,12 @@ macro_rules! member_select {
 }
 
 pub(crate) const MEMBER_SELECT: &str = member_select!();
+
+/// Most parameters of the statements built for many rows: sqlx looks each
+/// one up by name in SQLite (when the writer thread does not run it), which
+/// costs in proportion to the statement's parameters, so many small
+/// statements beat one huge one.
+const MOST_PARAMS: usize = 400;
 
 /// [`MEMBER_SELECT`] with `others`: how many other accounts the member's
 /// identity belongs to.
@@ -256,30 +263,66 @@ pub(crate) async fn batch<C: Conn, I: Send, T: Send>(
     Ok(out)
 }
 
-/// A bulk update, first in one piece: when every item succeeds (the common
-/// case) that is two statements per item instead of four (no savepoint per
-/// item), which matters where each is a round trip (PostgreSQL). When one
+/// A bulk update, first in one piece ([`update_in_one_piece`]), which is
+/// what happens when every item succeeds (the common case). When anything
 /// fails, it is all undone and done again item by item, each in its
-/// savepoint, so that every item gets its own outcome.
+/// savepoint, so that every item gets its own outcome (and a failure of the
+/// database shows again).
 async fn update_all<C: Conn>(
     conn: &mut C,
     actor: Actor,
     items: Vec<MemberUpdate>,
 ) -> Result<Vec<Result<Member, Error>>, Error> {
     let savepoint = Savepoint::begin(conn, "every_item").await?;
-    let mut out = Vec::with_capacity(items.len());
-    for item in items.iter().cloned() {
-        match update_one(conn, actor.clone(), item).await {
-            Ok(member) => out.push(Ok(member)),
-            Err(e @ (Error::Unavailable | Error::Internal(_))) => return Err(e),
-            Err(_) => {
-                savepoint.end(conn, false).await?;
-                return batch(conn, items, move |conn, item| Box::pin(update_one(conn, actor.clone(), item))).await;
-            }
+    conn.hold_writes();
+    let fast = update_in_one_piece(conn, &actor, &items).await;
+    match flushed(conn, fast).await {
+        Ok(updated) => {
+            savepoint.end(conn, true).await?;
+            Ok(updated.into_iter().map(Ok).collect())
+        }
+        Err(Error::Unavailable) => Err(Error::Unavailable),
+        Err(_) => {
+            savepoint.end(conn, false).await?;
+            batch(conn, items, move |conn, item| Box::pin(update_one(conn, actor.clone(), item))).await
         }
     }
-    savepoint.end(conn, true).await?;
-    Ok(out)
+}
+
+/// Every item of a bulk update, failing at the first that fails. Every
+/// member is read (and locked) up front and the updates may be held back
+/// (see [`Conn::fetch_each`] and [`Conn::hold_writes`]): where each
+/// statement is a round trip (PostgreSQL), that is a handful of round trips
+/// instead of four per item (a read, an update, and a savepoint around
+/// them).
+async fn update_in_one_piece<C: Conn>(
+    conn: &mut C,
+    actor: &Actor,
+    items: &[MemberUpdate],
+) -> Result<Vec<Member>, Error> {
+    let users: Vec<UserId> = items.iter().map(|item| item.user_id).collect();
+    let identity = items.iter().any(|item| item.patch.touches_identity());
+    let ask_shared = items.iter().any(|item| asks_shared(actor, item));
+    let mut current = members_for_update(conn, actor.account_id, &users, identity, ask_shared).await?;
+    let mut updated = Vec::with_capacity(items.len());
+    for item in items.iter().cloned() {
+        let user = item.user_id;
+        actor.ensure_can_update_user(user)?;
+        let (member, shared) = current.remove(&user).ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+        let member = apply_update(conn, actor, item, member, shared).await?;
+        // A user named twice is updated from what the first item left.
+        current.insert(user, (member.clone(), shared));
+        updated.push(member);
+    }
+    Ok(updated)
+}
+
+/// The outcome of work done with writes held back (see
+/// [`Conn::hold_writes`]), once the held statements are sent: their
+/// failure is the work's.
+async fn flushed<T>(conn: &mut impl Conn, outcome: Result<T, Error>) -> Result<T, Error> {
+    let sent = conn.flush().await;
+    outcome.and_then(|value| sent.map(|()| value).map_err(db_error))
 }
 
 /// A named savepoint: [`Savepoint::end`] keeps or undoes what was done since.
@@ -306,7 +349,9 @@ async fn create_members_in<C: Conn>(
 ) -> Result<Vec<Result<Member, Error>>, Error> {
     if items.len() > 1 {
         let savepoint = Savepoint::begin(conn, "all_new").await?;
+        conn.hold_writes();
         let fast = create_all_new(conn, &actor, &items).await;
+        let fast = flushed(conn, fast).await;
         if let Err(Error::Unavailable) = fast {
             return Err(Error::Unavailable);
         }
@@ -364,17 +409,13 @@ async fn create_all_new<C: Conn>(
     actor: &Actor,
     items: &[NewMember],
 ) -> Result<Option<Vec<Member>>, Error> {
-    // Parameters per statement: sqlx looks each one up by name in SQLite
-    // (when the writer thread does not run it), which costs in proportion to
-    // the statement's parameters, so many small statements beat one huge one.
-    const PARAMS: usize = 400;
     let now = Timestamp::now();
     let emails: std::collections::HashSet<String> = items.iter().map(|n| n.email.normalized()).collect();
     if emails.len() != items.len() {
         return Ok(None);
     }
     let emails: Vec<String> = emails.into_iter().collect();
-    for chunk in emails.chunks(PARAMS) {
+    for chunk in emails.chunks(MOST_PARAMS) {
         let mut p = Params::default();
         let sql = format!("SELECT COUNT(*) AS n FROM users WHERE email_norm IN ({})", p.list(chunk.len()));
         if conn.fetch_count(&sql, chunk.iter().map(Arg::from).collect()).await? > 0 {
@@ -408,18 +449,18 @@ async fn create_all_new<C: Conn>(
     }
     let identities: Vec<(&Identity, Option<&str>)> =
         members.iter().zip(items).map(|(m, new)| (&m.user, password_of(new))).collect();
-    for chunk in identities.chunks(PARAMS / 18) {
+    for chunk in identities.chunks(MOST_PARAMS / 18) {
         insert_identities(conn, chunk).await.map_err(db_error)?;
     }
     let memberships: Vec<MembershipRow> =
         members.iter().map(|m| (m.user.id, m.membership_id, m.status, m.profile.id, to_json(&m.settings))).collect();
-    for chunk in memberships.chunks(PARAMS / 8) {
+    for chunk in memberships.chunks(MOST_PARAMS / 8) {
         let first = reserve_positions(conn, actor.account_id, chunk.len()).await?;
         insert_memberships(conn, actor.account_id, chunk, first, now).await.map_err(db_error)?;
     }
     let customs: Vec<(UserId, &[CustomSetting])> =
         members.iter().zip(items).map(|(m, new)| (m.user.id, new.custom_settings.as_slice())).collect();
-    for chunk in customs.chunks(PARAMS / 5) {
+    for chunk in customs.chunks(MOST_PARAMS / 5) {
         crate::custom::upsert_many(conn, actor.account_id, "", chunk).await.map_err(db_error)?;
     }
     Ok(Some(members))
@@ -490,23 +531,45 @@ fn initial_status(new: &NewMember, has_password: bool) -> UserStatus {
 }
 
 async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> Result<Member, Error> {
+    actor.ensure_can_update_user(item.user_id)?;
+    let identity = item.patch.touches_identity();
+    let (current, shared) =
+        members_for_update(conn, actor.account_id, &[item.user_id], identity, asks_shared(&actor, &item))
+            .await?
+            .remove(&item.user_id)
+            .ok_or_else(|| Error::UnknownUser(item.user_id.to_string()))?;
+    apply_update(conn, &actor, item, current, shared).await
+}
+
+/// Whether the item needs to know if its member's identity is shared: only
+/// someone else changing the identity does.
+fn asks_shared(actor: &Actor, item: &MemberUpdate) -> bool {
+    item.patch.touches_identity() && !actor.is_self(item.user_id)
+}
+
+/// Applies an update to the member read for it (see [`members_for_update`]).
+async fn apply_update<C: Conn>(
+    conn: &mut C,
+    actor: &Actor,
+    item: MemberUpdate,
+    current: Member,
+    shared: bool,
+) -> Result<Member, Error> {
     let MemberUpdate { user_id, patch, if_match } = item;
-    actor.ensure_can_update_user(user_id)?;
-    // Whether the identity is shared matters only to someone else changing it.
-    let ask_shared = patch.touches_identity() && !actor.is_self(user_id);
-    let (current, shared) = member_for_update(conn, actor.account_id, user_id, patch.touches_identity(), ask_shared)
-        .await?
-        .ok_or_else(|| Error::UnknownUser(user_id.to_string()))?;
     actor.ensure_can_apply(&current, shared, &patch)?;
     if if_match.is_some_and(|(view, tags)| !tags.contains(&current.tag(view))) {
         return Err(Error::PreconditionFailed);
     }
     let now = Timestamp::now();
 
+    let mut new_user = None;
     if patch.touches_identity() {
         let mut user = current.user.clone();
         patch.apply_to(&mut user);
         write_identity(conn, &user, patch.password_hash.as_ref().map(|h| h.0.as_str()), now).await?;
+        user.updated_at = now;
+        user.version += 1;
+        new_user = Some(user);
     }
 
     let mut new_settings = None;
@@ -544,14 +607,17 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
             ensure_an_admin_remains(conn, actor.account_id).await?;
         }
     }
-    if patch.touches_identity() || rights_changed {
+    if rights_changed {
         return member_in(conn, actor.account_id, user_id)
             .await?
             .ok_or_else(|| Error::Internal("updated member vanished".into()));
     }
-    // At most the settings changed (the hot case): the member as the UPDATE
-    // above left it, without reading it back.
+    // At most the identity and the settings changed (the hot cases): the
+    // member as the UPDATEs above left it, without reading it back.
     let mut member = current;
+    if let Some(user) = new_user {
+        member.user = user;
+    }
     if let Some(settings) = new_settings {
         member.settings = settings;
         member.updated_at = now;
@@ -560,34 +626,49 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
     Ok(member)
 }
 
-/// A member read to be changed: with several writers (PostgreSQL) its
-/// membership row, and its identity row when `identity` is to change, stay
-/// locked until the transaction ends, so concurrent changes of one member
-/// apply one after the other. (`NO KEY`: as strong as an `UPDATE` of the
-/// rows, and no stronger. A lock is a write of the row, so an identity that
-/// will not change is not locked.) With `ask_shared`, also whether another
-/// account shares its identity (else `false`), in the same statement.
-async fn member_for_update<C: Conn>(
+/// Members read to be changed, by user (those found): with several writers
+/// (PostgreSQL) their membership rows, and their identity rows when
+/// `identity` is to change, stay locked until the transaction ends, so
+/// concurrent changes of one member apply one after the other. (`NO KEY`:
+/// as strong as an `UPDATE` of the rows, and no stronger. A lock is a write
+/// of the row, so identities that will not change are not locked.) With
+/// `ask_shared`, also whether another account shares each one's identity
+/// (else `false`), in the same statement.
+async fn members_for_update<C: Conn>(
     conn: &mut C,
     account: AccountId,
-    user: UserId,
+    users: &[UserId],
     identity: bool,
     ask_shared: bool,
-) -> Result<Option<(Member, bool)>, Error> {
+) -> Result<HashMap<UserId, (Member, bool)>, Error> {
     let lock = match (conn.single_writer(), identity) {
         (true, _) => "",
         (false, true) => " FOR NO KEY UPDATE OF m, u",
         (false, false) => " FOR NO KEY UPDATE OF m",
     };
     let select = if ask_shared { MEMBER_SELECT_WITH_OTHERS } else { MEMBER_SELECT };
-    let Some(row) = member_row(conn, account, user, select, lock).await? else { return Ok(None) };
-    let shared = ask_shared && row.int("others")? > 0;
-    Ok(Some((member_from_row(&row)?, shared)))
+    // One point read per member, by the unique key: a plan that cannot go
+    // wrong, where one statement for all of them was planned as a scan of
+    // the account's members while the table's statistics lagged behind a
+    // bulk create. Locked in one order (sorted), so that two bulk updates
+    // of the same members cannot deadlock.
+    let mut users = users.to_vec();
+    users.sort_unstable_by_key(|user| user.0);
+    users.dedup();
+    let each = users.iter().map(|user| args![account.0, user.to_string()]).collect();
+    let sql = format!("{select} WHERE m.account_id = $1 AND m.user_id = $2{lock}");
+    let mut found = HashMap::with_capacity(users.len());
+    for row in conn.fetch_each(&sql, each).await.map_err(db_error)?.into_iter().flatten() {
+        let shared = ask_shared && row.int("others")? > 0;
+        let member = member_from_row(&row)?;
+        found.insert(member.user.id, (member, shared));
+    }
+    Ok(found)
 }
 
 /// Whether the user is a member of the account; with several writers, its
 /// membership row stays locked until the transaction ends (see
-/// [`member_for_update`]).
+/// [`members_for_update`]).
 pub(crate) async fn lock_membership(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<bool, Error> {
     let lock = if conn.single_writer() { "" } else { " FOR NO KEY UPDATE" };
     let row = conn
@@ -692,24 +773,14 @@ pub(crate) async fn insert_memberships(
 }
 
 pub(crate) async fn member_in(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
-    member_row(conn, account, user, MEMBER_SELECT, "").await?.as_ref().map(member_from_row).transpose()
-}
-
-/// One member's row of `select` (a member query), with `lock` (a
-/// row-locking clause, or nothing).
-async fn member_row<C: Conn>(
-    conn: &mut C,
-    account: AccountId,
-    user: UserId,
-    select: &str,
-    lock: &str,
-) -> Result<Option<C::Row>, Error> {
-    conn.fetch_optional(
-        &format!("{select} WHERE m.account_id = $1 AND m.user_id = $2{lock}"),
-        args![account.0, user.to_string()],
-    )
-    .await
-    .map_err(db_error)
+    let row = conn
+        .fetch_optional(
+            &format!("{MEMBER_SELECT} WHERE m.account_id = $1 AND m.user_id = $2"),
+            args![account.0, user.to_string()],
+        )
+        .await
+        .map_err(db_error)?;
+    row.as_ref().map(member_from_row).transpose()
 }
 
 /// Inserts a new identity inside a savepoint; `None` when a concurrent

@@ -19,10 +19,13 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use roster_domain::Error;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::NoTls;
+use tokio_postgres::{NoTls, Statement};
 
 use crate::sql::{Arg, Conn, DbError, Row};
 use crate::StoreError;
+
+/// Most prepared statements kept per connection.
+const MOST_STATEMENTS: usize = 256;
 
 pub(crate) struct PgWrites {
     pool: Pool,
@@ -52,7 +55,7 @@ impl PgWrites {
 
     /// A connection for one transaction, begun with its first statement.
     pub(crate) async fn begin(&self) -> Result<PgConn, Error> {
-        Ok(PgConn { client: self.connection().await?, begun: false, ended: false })
+        Ok(PgConn { client: self.connection().await?, begun: false, ended: false, holding: false, held: Vec::new() })
     }
 
     /// One statement on its own (in a transaction of its own).
@@ -73,10 +76,14 @@ pub(crate) struct PgConn {
     client: Object,
     begun: bool,
     ended: bool,
+    /// Whether `execute` holds its statements back (see [`Conn::hold_writes`]).
+    holding: bool,
+    held: Vec<(Statement, Vec<Arg>)>,
 }
 
 impl PgConn {
     pub(crate) async fn commit(mut self) -> Result<(), Error> {
+        self.send(Vec::new()).await.map_err(crate::db_error)?;
         self.ended = true;
         if self.begun {
             self.client.batch_execute("COMMIT").await.map_err(crate::db_error)?;
@@ -86,25 +93,46 @@ impl PgConn {
 
     /// The statement, prepared once per connection with the parameters'
     /// types (as sqlx's connections do: text, or 64-bit integers).
-    async fn statement(&self, sql: &str, args: &[Arg]) -> Result<tokio_postgres::Statement, DbError> {
-        let types: Vec<Type> = args.iter().map(|arg| if let Arg::Int(_) = arg { Type::INT8 } else { Type::TEXT }).collect();
+    async fn statement(&self, sql: &str, args: &[Arg]) -> Result<Statement, DbError> {
+        let types: Vec<Type> =
+            args.iter().map(|arg| if let Arg::Int(_) = arg { Type::INT8 } else { Type::TEXT }).collect();
+        // Statements built for many rows come in many lengths; the cache
+        // keeps every one, so it starts over when it holds too many.
+        if self.client.statement_cache.size() >= MOST_STATEMENTS {
+            self.client.statement_cache.clear();
+        }
         Ok(self.client.prepare_typed_cached(sql, &types).await?)
     }
-}
 
-/// Runs `query`; a transaction's first statement goes out together with
-/// its `BEGIN`.
-async fn in_transaction<T>(
-    client: &tokio_postgres::Client,
-    begun: &mut bool,
-    query: impl Future<Output = Result<T, tokio_postgres::Error>>,
-) -> Result<T, DbError> {
-    if std::mem::replace(begun, true) {
-        return Ok(query.await?);
+    /// Sends the statements held back, then `queries`, all at once (after
+    /// `BEGIN`, for the transaction's first), and waits for them: the rows
+    /// of each query, or the first failure. tokio-postgres sends a request
+    /// when its future is first polled, and `join!` and `join_all` first
+    /// poll their futures in the order given, so the statements go out in
+    /// order before any answer is awaited.
+    async fn send(&mut self, queries: Vec<(Statement, Vec<Arg>)>) -> Result<Vec<Vec<tokio_postgres::Row>>, DbError> {
+        let mut statements = std::mem::take(&mut self.held);
+        let held = statements.len();
+        statements.extend(queries);
+        if statements.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params: Vec<_> = statements.iter().map(|(_, args)| params(args)).collect();
+        let PgConn { client, begun, .. } = self;
+        let client: &tokio_postgres::Client = client;
+        let sent = futures_util::future::join_all(
+            statements.iter().zip(&params).map(|((statement, _), params)| client.query(statement, params)),
+        );
+        let outcomes = if std::mem::replace(begun, true) {
+            sent.await
+        } else {
+            let (begin, sent) = tokio::join!(client.batch_execute("BEGIN"), sent);
+            begin?;
+            sent
+        };
+        let mut rows = outcomes.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.split_off(held))
     }
-    let (begin, outcome) = tokio::join!(client.batch_execute("BEGIN"), query);
-    begin?;
-    Ok(outcome?)
 }
 
 fn params(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
@@ -139,14 +167,31 @@ impl Conn for PgConn {
 
     async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<tokio_postgres::Row>, DbError> {
         let statement = self.statement(sql, &args).await?;
-        let PgConn { client, begun, .. } = self;
-        in_transaction(client, begun, client.query(&statement, &params(&args))).await
+        Ok(self.send(vec![(statement, args)]).await?.pop().unwrap_or_default())
+    }
+
+    async fn fetch_each(&mut self, sql: &str, each: Vec<Vec<Arg>>) -> Result<Vec<Vec<tokio_postgres::Row>>, DbError> {
+        let Some(first) = each.first() else { return Ok(Vec::new()) };
+        let statement = self.statement(sql, first).await?;
+        self.send(each.into_iter().map(|args| (statement.clone(), args)).collect()).await
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<(), DbError> {
         let statement = self.statement(sql, &args).await?;
-        let PgConn { client, begun, .. } = self;
-        in_transaction(client, begun, client.execute(&statement, &params(&args))).await.map(drop)
+        if self.holding {
+            self.held.push((statement, args));
+            return Ok(());
+        }
+        self.send(vec![(statement, args)]).await.map(drop)
+    }
+
+    fn hold_writes(&mut self) {
+        self.holding = true;
+    }
+
+    async fn flush(&mut self) -> Result<(), DbError> {
+        self.holding = false;
+        self.send(Vec::new()).await.map(drop)
     }
 }
 

@@ -132,6 +132,37 @@ pub(crate) trait Conn: Send {
 
     fn execute(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<(), DbError>> + Send;
 
+    /// The rows of `sql` run with each of `each`'s parameters, in order (on
+    /// PostgreSQL sent all at once: one round trip). All of one statement's
+    /// arguments must have the same kinds.
+    fn fetch_each(
+        &mut self,
+        sql: &str,
+        each: Vec<Vec<Arg>>,
+    ) -> impl Future<Output = Result<Vec<Vec<Self::Row>>, DbError>> + Send {
+        async move {
+            let mut rows = Vec::with_capacity(each.len());
+            for args in each {
+                rows.push(self.fetch_all(sql, args).await?);
+            }
+            Ok(rows)
+        }
+    }
+
+    /// From now until [`Conn::flush`], the connection may hold `execute`d
+    /// statements back and send them together with the next statement that
+    /// needs an answer, or at the flush: their failures are reported there,
+    /// not by `execute`. For the optimistic paths that undo everything and
+    /// redo it carefully when anything fails. (Where a statement is not a
+    /// round trip, nothing is held.)
+    fn hold_writes(&mut self) {}
+
+    /// Sends what is held (see [`Conn::hold_writes`]), reports the first
+    /// failure, and holds nothing back from then on.
+    fn flush(&mut self) -> impl Future<Output = Result<(), DbError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
     fn fetch_optional(
         &mut self,
         sql: &str,
