@@ -258,6 +258,68 @@ async fn bulk_update_applies_good_items_and_reports_bad_ones() {
     assert_eq!(b["email"], "bob@example.com");
 }
 
+/// A bulk update runs in one piece when every item succeeds (its writes may
+/// be sent together, after every member was read), and item by item when one
+/// fails, even one refused only by the database (an email taken): either way
+/// each item's answer is what a read shows afterwards.
+#[tokio::test]
+async fn a_bulk_update_answers_what_reads_show_and_one_late_failure_stays_alone() {
+    let app = TestApp::spawn().await;
+    let ann = app.create_user("ann@example.com", "Ann").await;
+    let bob = app.create_user("bob@example.com", "Bob").await;
+    let cat = app.create_user("cat@example.com", "Cat").await;
+    let app = &app;
+    let read = |id: &str| {
+        let url = app.ds(&format!("/users/{id}"));
+        async move { app.get(&url, &app.admin_token).await }
+    };
+    let fields = ["email", "userName", "firstName", "lastName", "jobTitle", "userStatus"];
+
+    let body = json!({"users": [
+        {"userId": ann, "jobTitle": "CEO"},
+        {"userId": bob, "lastName": "Stone", "company": "Acme"},
+        {"userId": ann, "lastName": "Lee"},
+    ]});
+    let (status, resp) = app.put(&app.ds("/users"), &app.admin_token, body).await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    let users = resp["users"].as_array().unwrap();
+    assert!(users.iter().all(|u| u["errorDetails"].is_null()), "{resp}");
+    assert_eq!(
+        (&users[2]["jobTitle"], &users[2]["lastName"]),
+        (&json!("CEO"), &json!("Lee")),
+        "a user named twice: {resp}"
+    );
+    for (answer, id) in [(&users[1], &bob), (&users[2], &ann)] {
+        let (_, now) = read(id).await;
+        for field in fields {
+            assert_eq!(answer[field], now[field], "{field}: answered {answer}, read {now}");
+        }
+    }
+
+    let body = json!({"users": [
+        {"userId": cat, "jobTitle": "CTO"},
+        {"userId": bob, "email": "ANN@example.com", "jobTitle": "Never"},
+        {"userId": ann, "jobTitle": "Chair"},
+    ]});
+    let (status, resp) = app.put(&app.ds("/users"), &app.admin_token, body).await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    let users = resp["users"].as_array().unwrap();
+    assert_eq!(users[1]["errorDetails"]["errorCode"], "EMAIL_ALREADY_IN_USE", "{resp}");
+    assert_eq!((&users[0]["jobTitle"], &users[2]["jobTitle"]), (&json!("CTO"), &json!("Chair")), "{resp}");
+    let (_, b) = read(&bob).await;
+    assert_eq!(
+        (&b["email"], &b["jobTitle"]),
+        (&json!("bob@example.com"), &json!(null)),
+        "the refused item changed nothing: {b}"
+    );
+    for (answer, id) in [(&users[0], &cat), (&users[2], &ann)] {
+        let (_, now) = read(id).await;
+        for field in fields {
+            assert_eq!(answer[field], now[field], "{field}: answered {answer}, read {now}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn close_marks_users_closed_with_per_item_errors() {
     let app = TestApp::spawn().await;
