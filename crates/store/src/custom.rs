@@ -10,7 +10,7 @@ use roster_domain::Error;
 use sqlx::Row as _;
 
 use crate::accounts::parse_uuid;
-use crate::members::{lock_membership, member_in};
+use crate::members::{flushed, member_in};
 use crate::sql::{args, write_transaction, Conn, DbError, Row};
 use crate::{db_error, Params, Store};
 
@@ -34,7 +34,7 @@ impl Store {
         if member_in(&mut *conn, account, user).await?.is_none() {
             return Err(Error::UnknownUser(user.to_string()));
         }
-        settings_of(&mut *conn, account, user, group, true).await
+        settings_of(&mut *conn, account, user, group).await
     }
 
     /// The ungrouped custom settings of several members (for `additional_info`).
@@ -89,19 +89,20 @@ async fn change_in<C: Conn>(
     if_match: Option<Vec<String>>,
 ) -> Result<Vec<CustomSetting>, Error> {
     let (account, group) = (actor.account_id, group.as_str());
-    if !lock_membership(conn, account, user).await? {
-        return Err(Error::UnknownUser(user.to_string()));
-    }
-    let current = settings_of(conn, account, user, group, true).await?;
+    let all =
+        all_settings_for_update(conn, account, user).await?.ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+    let (current, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|(of, _)| of == group);
+    let mut current: Vec<CustomSetting> = current.into_iter().map(|(_, setting)| setting).collect();
     if if_match.is_some_and(|tags| !tags.contains(&content_tag(&current))) {
         return Err(Error::PreconditionFailed);
     }
+    // The writes go out with the read of the group as they leave it (no
+    // failure of theirs is told apart: any fails the request).
+    conn.hold_writes();
     match change {
         CustomChange::Put(items) => {
-            let mut this_group = current;
-            custom_settings::merge(&mut this_group, &items);
-            let others = settings_of(conn, account, user, group, false).await?;
-            custom_settings::check_size(others.iter().chain(this_group.iter()))?;
+            custom_settings::merge(&mut current, &items);
+            custom_settings::check_size(others.iter().map(|(_, setting)| setting).chain(current.iter()))?;
             upsert(conn, account, user, group, &items).await?;
         }
         CustomChange::Delete(names) => {
@@ -115,23 +116,53 @@ async fn change_in<C: Conn>(
             }
         }
     }
-    settings_of(conn, account, user, group, true).await
+    let changed = settings_of(conn, account, user, group).await;
+    flushed(conn, changed).await
 }
 
-/// The member's settings in `group` (or, with `inside` false, in every other
-/// group), oldest first.
+/// Every custom setting of a member, with its group, oldest first; `None`
+/// when the user is not a member. With several writers (PostgreSQL) the
+/// membership row stays locked until the transaction ends, so concurrent
+/// changes of one member's settings apply one after the other (and the size
+/// limit holds for what they leave together). One statement locks and reads.
+async fn all_settings_for_update(
+    conn: &mut impl Conn,
+    account: AccountId,
+    user: UserId,
+) -> Result<Option<Vec<(String, CustomSetting)>>, Error> {
+    let lock = if conn.single_writer() { "" } else { " FOR NO KEY UPDATE OF m" };
+    let sql = format!(
+        "SELECT c.group_key, c.name, c.value FROM memberships m LEFT JOIN custom_settings c \
+         ON c.account_id = m.account_id AND c.user_id = m.user_id WHERE m.account_id = $1 AND m.user_id = $2 ORDER BY c.id{lock}"
+    );
+    let rows = conn.fetch_all(&sql, args![account.0, user.to_string()]).await.map_err(db_error)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut all = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // A member without custom settings is one row of nulls.
+        if row.opt_text("name")?.is_some() {
+            all.push((row.text("group_key")?, setting_from(row)?));
+        }
+    }
+    Ok(Some(all))
+}
+
+/// The member's settings in `group`, oldest first.
 async fn settings_of(
     conn: &mut impl Conn,
     account: AccountId,
     user: UserId,
     group: &str,
-    inside: bool,
 ) -> Result<Vec<CustomSetting>, Error> {
-    let op = if inside { "=" } else { "<>" };
-    let sql = format!(
-        "SELECT name, value FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key {op} $3 ORDER BY id"
-    );
-    let rows = conn.fetch_all(&sql, args![account.0, user.to_string(), group]).await.map_err(db_error)?;
+    let rows = conn
+        .fetch_all(
+            "SELECT name, value FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key = $3 ORDER BY id",
+            args![account.0, user.to_string(), group],
+        )
+        .await
+        .map_err(db_error)?;
     rows.iter().map(setting_from).collect()
 }
 

@@ -320,7 +320,7 @@ async fn update_in_one_piece<C: Conn>(
 /// The outcome of work done with writes held back (see
 /// [`Conn::hold_writes`]), once the held statements are sent: their
 /// failure is the work's.
-async fn flushed<T>(conn: &mut impl Conn, outcome: Result<T, Error>) -> Result<T, Error> {
+pub(crate) async fn flushed<T>(conn: &mut impl Conn, outcome: Result<T, Error>) -> Result<T, Error> {
     let sent = conn.flush().await;
     outcome.and_then(|value| sent.map(|()| value).map_err(db_error))
 }
@@ -664,21 +664,6 @@ async fn members_for_update<C: Conn>(
         found.insert(member.user.id, (member, shared));
     }
     Ok(found)
-}
-
-/// Whether the user is a member of the account; with several writers, its
-/// membership row stays locked until the transaction ends (see
-/// [`members_for_update`]).
-pub(crate) async fn lock_membership(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<bool, Error> {
-    let lock = if conn.single_writer() { "" } else { " FOR NO KEY UPDATE" };
-    let row = conn
-        .fetch_optional(
-            &format!("SELECT 1 AS n FROM memberships WHERE account_id = $1 AND user_id = $2{lock}"),
-            args![account.0, user.to_string()],
-        )
-        .await
-        .map_err(db_error)?;
-    Ok(row.is_some())
 }
 
 /// Refuses a change that leaves the account without an active administrator

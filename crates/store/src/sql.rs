@@ -152,9 +152,10 @@ pub(crate) trait Conn: Send {
     /// From now until [`Conn::flush`], the connection may hold `execute`d
     /// statements back and send them together with the next statement that
     /// needs an answer, or at the flush: their failures are reported there,
-    /// not by `execute`. For the optimistic paths that undo everything and
-    /// redo it carefully when anything fails. (Where a statement is not a
-    /// round trip, nothing is held.)
+    /// not by `execute`. For work that is undone whole when anything fails
+    /// (and redone carefully, or reported as failed) and so need not know
+    /// which statement failed. (Where a statement is not a round trip,
+    /// nothing is held.)
     fn hold_writes(&mut self) {}
 
     /// Sends what is held (see [`Conn::hold_writes`]), reports the first
