@@ -268,53 +268,56 @@ async fn a_bulk_update_answers_what_reads_show_and_one_late_failure_stays_alone(
     let ann = app.create_user("ann@example.com", "Ann").await;
     let bob = app.create_user("bob@example.com", "Bob").await;
     let cat = app.create_user("cat@example.com", "Cat").await;
-    let app = &app;
-    let read = |id: &str| {
-        let url = app.ds(&format!("/users/{id}"));
-        async move { app.get(&url, &app.admin_token).await }
-    };
-    let fields = ["email", "userName", "firstName", "lastName", "jobTitle", "userStatus"];
 
-    let body = json!({"users": [
-        {"userId": ann, "jobTitle": "CEO"},
-        {"userId": bob, "lastName": "Stone", "company": "Acme"},
-        {"userId": ann, "lastName": "Lee"},
-    ]});
-    let (status, resp) = app.put(&app.ds("/users"), &app.admin_token, body).await;
-    assert_eq!(status, StatusCode::OK, "{resp}");
-    let users = resp["users"].as_array().unwrap();
-    assert!(users.iter().all(|u| u["errorDetails"].is_null()), "{resp}");
+    let users = bulk_update(
+        &app,
+        json!([
+            {"userId": ann, "jobTitle": "CEO"},
+            {"userId": bob, "lastName": "Stone", "company": "Acme"},
+            {"userId": ann, "lastName": "Lee"},
+        ]),
+    )
+    .await;
+    assert!(users.iter().all(|u| u["errorDetails"].is_null()), "{users:?}");
     assert_eq!(
         (&users[2]["jobTitle"], &users[2]["lastName"]),
         (&json!("CEO"), &json!("Lee")),
-        "a user named twice: {resp}"
+        "a user named twice: {users:?}"
     );
-    for (answer, id) in [(&users[1], &bob), (&users[2], &ann)] {
-        let (_, now) = read(id).await;
-        for field in fields {
-            assert_eq!(answer[field], now[field], "{field}: answered {answer}, read {now}");
-        }
-    }
+    assert_reads_show(&app, &[(&users[1], &bob), (&users[2], &ann)]).await;
 
-    let body = json!({"users": [
-        {"userId": cat, "jobTitle": "CTO"},
-        {"userId": bob, "email": "ANN@example.com", "jobTitle": "Never"},
-        {"userId": ann, "jobTitle": "Chair"},
-    ]});
-    let (status, resp) = app.put(&app.ds("/users"), &app.admin_token, body).await;
-    assert_eq!(status, StatusCode::OK, "{resp}");
-    let users = resp["users"].as_array().unwrap();
-    assert_eq!(users[1]["errorDetails"]["errorCode"], "EMAIL_ALREADY_IN_USE", "{resp}");
-    assert_eq!((&users[0]["jobTitle"], &users[2]["jobTitle"]), (&json!("CTO"), &json!("Chair")), "{resp}");
-    let (_, b) = read(&bob).await;
+    let users = bulk_update(
+        &app,
+        json!([
+            {"userId": cat, "jobTitle": "CTO"},
+            {"userId": bob, "email": "ANN@example.com", "jobTitle": "Never"},
+            {"userId": ann, "jobTitle": "Chair"},
+        ]),
+    )
+    .await;
+    assert_eq!(users[1]["errorDetails"]["errorCode"], "EMAIL_ALREADY_IN_USE", "{users:?}");
+    assert_eq!((&users[0]["jobTitle"], &users[2]["jobTitle"]), (&json!("CTO"), &json!("Chair")), "{users:?}");
+    let (_, b) = app.get(&app.ds(&format!("/users/{bob}")), &app.admin_token).await;
     assert_eq!(
         (&b["email"], &b["jobTitle"]),
         (&json!("bob@example.com"), &json!(null)),
         "the refused item changed nothing: {b}"
     );
-    for (answer, id) in [(&users[0], &cat), (&users[2], &ann)] {
-        let (_, now) = read(id).await;
-        for field in fields {
+    assert_reads_show(&app, &[(&users[0], &cat), (&users[2], &ann)]).await;
+}
+
+/// The answer of a bulk update, item by item (the call itself succeeds).
+async fn bulk_update(app: &TestApp, users: Value) -> Vec<Value> {
+    let (status, resp) = app.put(&app.ds("/users"), &app.admin_token, json!({ "users": users })).await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    resp["users"].as_array().unwrap().clone()
+}
+
+/// Each answered user's fields are what a read of that user shows now.
+async fn assert_reads_show(app: &TestApp, answered: &[(&Value, &String)]) {
+    for (answer, id) in answered {
+        let (_, now) = app.get(&app.ds(&format!("/users/{id}")), &app.admin_token).await;
+        for field in ["email", "userName", "firstName", "lastName", "jobTitle", "userStatus"] {
             assert_eq!(answer[field], now[field], "{field}: answered {answer}, read {now}");
         }
     }

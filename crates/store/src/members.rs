@@ -39,12 +39,6 @@ macro_rules! member_select {
 
 pub(crate) const MEMBER_SELECT: &str = member_select!();
 
-/// Most parameters of the statements built for many rows: sqlx looks each
-/// one up by name in SQLite (when the writer thread does not run it), which
-/// costs in proportion to the statement's parameters, so many small
-/// statements beat one huge one.
-const MOST_PARAMS: usize = 400;
-
 /// [`MEMBER_SELECT`] with `others`: how many other accounts the member's
 /// identity belongs to.
 const MEMBER_SELECT_WITH_OTHERS: &str = member_select!(
@@ -409,13 +403,17 @@ async fn create_all_new<C: Conn>(
     actor: &Actor,
     items: &[NewMember],
 ) -> Result<Option<Vec<Member>>, Error> {
+    // Parameters per statement: sqlx looks each one up by name in SQLite
+    // (when the writer thread does not run it), which costs in proportion to
+    // the statement's parameters, so many small statements beat one huge one.
+    const PARAMS: usize = 400;
     let now = Timestamp::now();
     let emails: std::collections::HashSet<String> = items.iter().map(|n| n.email.normalized()).collect();
     if emails.len() != items.len() {
         return Ok(None);
     }
     let emails: Vec<String> = emails.into_iter().collect();
-    for chunk in emails.chunks(MOST_PARAMS) {
+    for chunk in emails.chunks(PARAMS) {
         let mut p = Params::default();
         let sql = format!("SELECT COUNT(*) AS n FROM users WHERE email_norm IN ({})", p.list(chunk.len()));
         if conn.fetch_count(&sql, chunk.iter().map(Arg::from).collect()).await? > 0 {
@@ -449,18 +447,18 @@ async fn create_all_new<C: Conn>(
     }
     let identities: Vec<(&Identity, Option<&str>)> =
         members.iter().zip(items).map(|(m, new)| (&m.user, password_of(new))).collect();
-    for chunk in identities.chunks(MOST_PARAMS / 18) {
+    for chunk in identities.chunks(PARAMS / 18) {
         insert_identities(conn, chunk).await.map_err(db_error)?;
     }
     let memberships: Vec<MembershipRow> =
         members.iter().map(|m| (m.user.id, m.membership_id, m.status, m.profile.id, to_json(&m.settings))).collect();
-    for chunk in memberships.chunks(MOST_PARAMS / 8) {
+    for chunk in memberships.chunks(PARAMS / 8) {
         let first = reserve_positions(conn, actor.account_id, chunk.len()).await?;
         insert_memberships(conn, actor.account_id, chunk, first, now).await.map_err(db_error)?;
     }
     let customs: Vec<(UserId, &[CustomSetting])> =
         members.iter().zip(items).map(|(m, new)| (m.user.id, new.custom_settings.as_slice())).collect();
-    for chunk in customs.chunks(MOST_PARAMS / 5) {
+    for chunk in customs.chunks(PARAMS / 5) {
         crate::custom::upsert_many(conn, actor.account_id, "", chunk).await.map_err(db_error)?;
     }
     Ok(Some(members))
