@@ -4,6 +4,8 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
+use roster_api::ApiConfig;
+use roster_store::PoolConfig;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -135,4 +137,43 @@ async fn concurrent_writes_that_fail_are_undone_alone() {
             assert_eq!(got["customSettings"], json!([{"name": "n", "value": format!("v{i}")}]), "user {i}");
         }
     }
+}
+
+/// A write cut short by the request timeout inside its transaction, after
+/// some of its statements ran, is rolled back, and the connection it held
+/// serves the next write cleanly. PostgreSQL only: another transaction holds
+/// the account's row, which a bulk create updates after inserting its
+/// users; the pool has one connection, so the next write gets that one.
+#[tokio::test]
+async fn a_write_cut_short_inside_its_transaction_is_rolled_back() {
+    use sqlx::Connection as _;
+    let db = TestDb::new().await;
+    if !db.is_postgres() {
+        eprintln!("needs ROSTER_TEST_POSTGRES_URL: SQLite's writer cannot be held up from outside");
+        return;
+    }
+    let config = ApiConfig { request_timeout: std::time::Duration::from_secs(1), ..Default::default() };
+    let pool = PoolConfig { max_connections: 1, ..Default::default() };
+    let app = TestApp::spawn_with(db, pool, config).await;
+    let ann = app.create_user("ann@example.com", "Ann").await;
+
+    let mut holder = sqlx::PgConnection::connect(&app.db.url).await.expect("connect");
+    let mut held = holder.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM accounts FOR UPDATE").execute(&mut *held).await.expect("lock the accounts");
+    let new_users = json!({"newUsers": [
+        {"email": "cut1@example.com", "userName": "Cut One"},
+        {"email": "cut2@example.com", "userName": "Cut Two"},
+    ]});
+    let (status, body) = app.post(&app.ds("/users"), &app.admin_token, new_users).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
+    held.rollback().await.expect("let go");
+
+    let (status, user) =
+        app.put(&app.ds(&format!("/users/{ann}")), &app.admin_token, json!({"jobTitle": "Next"})).await;
+    assert_eq!((status, &user["jobTitle"]), (StatusCode::OK, &json!("Next")), "{user}");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email LIKE 'cut%'")
+        .fetch_one(&mut holder)
+        .await
+        .expect("count");
+    assert_eq!(left, 0, "the cut-short create left nothing, even after the next write on its connection");
 }
