@@ -10,8 +10,8 @@ use roster_domain::Error;
 use sqlx::Row as _;
 
 use crate::accounts::parse_uuid;
-use crate::members::{flushed, member_in};
-use crate::sql::{args, write_transaction, Conn, DbError, Row};
+use crate::members::member_in;
+use crate::sql::{args, flushed, write_transaction, Conn, DbError, Row};
 use crate::{db_error, Params, Store};
 
 /// A change to one group of custom settings.

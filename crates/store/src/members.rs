@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
 
 use crate::accounts::{account_clause, account_from_row, bind_account, parse_uuid};
-use crate::sql::{args, write_transaction, Arg, Conn, DbError, Row};
+use crate::sql::{args, flushed, write_transaction, Arg, Conn, DbError, Row};
 use crate::{db_error, Params, Store};
 
 /// The query of members that [`member_from_row`] reads, with optional
@@ -311,14 +311,6 @@ async fn update_in_one_piece<C: Conn>(
     Ok(updated)
 }
 
-/// The outcome of work done with writes held back (see
-/// [`Conn::hold_writes`]), once the held statements are sent: their
-/// failure is the work's.
-pub(crate) async fn flushed<T>(conn: &mut impl Conn, outcome: Result<T, Error>) -> Result<T, Error> {
-    let sent = conn.flush().await;
-    outcome.and_then(|value| sent.map(|()| value).map_err(db_error))
-}
-
 /// A named savepoint: [`Savepoint::end`] keeps or undoes what was done since.
 struct Savepoint(&'static str);
 
@@ -465,8 +457,8 @@ async fn create_all_new<C: Conn>(
 }
 
 /// A member as [`create_all_new`] writes it, without reading it back: what
-/// was asked, and the columns' defaults for a new row (first versions, no
-/// profile page, every notification).
+/// was asked, and the columns' defaults for a new row (first version; the
+/// identity's are [`new_identity`]'s).
 fn new_member(
     account_id: AccountId,
     id: UserId,

@@ -201,11 +201,9 @@ impl Conn for PgConn {
 impl Row for tokio_postgres::Row {
     fn int(&self, column: &str) -> Result<i64, Error> {
         let wrong = |e: tokio_postgres::Error| Error::Internal(format!("column {column}: {e}"));
-        let i = self.columns().iter().position(|c| c.name() == column);
-        let kind = i.map(|i| self.columns()[i].type_().clone());
-        match kind {
-            Some(Type::INT4) => self.try_get::<_, i32>(column).map(i64::from).map_err(wrong),
-            Some(Type::INT2) => self.try_get::<_, i16>(column).map(i64::from).map_err(wrong),
+        match self.columns().iter().find(|c| c.name() == column).map(|c| c.type_()) {
+            Some(&Type::INT4) => self.try_get::<_, i32>(column).map(i64::from).map_err(wrong),
+            Some(&Type::INT2) => self.try_get::<_, i16>(column).map(i64::from).map_err(wrong),
             _ => self.try_get::<_, i64>(column).map_err(wrong),
         }
     }

@@ -86,6 +86,14 @@ macro_rules! write_transaction {
 }
 pub(crate) use write_transaction;
 
+/// The outcome of work done with writes held back (see
+/// [`Conn::hold_writes`]), once the held statements are sent: their
+/// failure is the work's.
+pub(crate) async fn flushed<T>(conn: &mut impl Conn, outcome: Result<T, Error>) -> Result<T, Error> {
+    let sent = conn.flush().await;
+    outcome.and_then(|value| sent.map(|()| value).map_err(crate::db_error))
+}
+
 /// A driver error, whichever driver raised it.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum DbError {
