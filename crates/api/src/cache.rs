@@ -15,12 +15,13 @@
 //! [`documents_only`]: writing a user's settings or custom settings cannot
 //! change who a token is or what a caller may do, and without the mark a
 //! stream of such writes would send every request back to the database to
-//! authenticate.
+//! authenticate. (So do the database's counters below: one for every
+//! write, one for authentication.)
 //!
 //! On SQLite this process is the only writer (`serve` holds a lock on the
 //! file), so its own generations say everything. Several nodes on
 //! PostgreSQL also need each other's writes: there every write request ends
-//! by moving the database's change counter on (before it is answered, see
+//! by moving the database's change counters on (before it is answered, see
 //! [`ReadCache::publish`]), an entry remembers the counter read before it
 //! was loaded, and a request reads the counter once, when it first needs
 //! it, and is served only entries of that value. An entry is served only if
@@ -45,7 +46,7 @@ use roster_domain::ids::{AccountId, AccountRef, UserId};
 use roster_domain::model::{Account, Timestamp};
 use roster_domain::policy::Actor;
 use roster_domain::Error;
-use roster_store::Store;
+use roster_store::{Changes, Store};
 use serde::Serialize;
 use tokio::sync::{oneshot, OnceCell};
 
@@ -90,7 +91,7 @@ pub enum DocumentKey {
 struct DocumentWeight;
 
 /// When an entry was loaded: the local generation, and the database's
-/// change counter (always 0 on SQLite).
+/// change counter of the same scope (always 0 on SQLite).
 type Loaded = (u64, i64);
 
 impl Weighter<DocumentKey, (Loaded, Document)> for DocumentWeight {
@@ -113,7 +114,7 @@ pub struct ReadCache {
 /// once, when the request first looks in a cache. Every lookup of a request
 /// goes through the same view.
 #[derive(Clone, Default)]
-pub struct RequestView(Arc<OnceCell<i64>>);
+pub struct RequestView(Arc<OnceCell<Changes>>);
 
 impl ReadCache {
     pub fn new(store: &Store) -> Arc<ReadCache> {
@@ -140,10 +141,13 @@ impl ReadCache {
     /// Tells the other nodes that a write request ended, if there are any
     /// (PostgreSQL). Awaited before the request is answered, so a client
     /// that reads on another node after its write is answered never gets an
-    /// answer cached before it. Asks when called: the counter moves even if
+    /// answer cached before it. Asks when called: the counters move even if
     /// the returned future is dropped. Concurrent requests share one move.
-    pub fn publish(&self) -> impl Future<Output = Result<(), Error>> + use<> {
-        let moved = self.shared.as_ref().map(|shared| shared.moves.ask());
+    pub fn publish(&self, scope: Written) -> impl Future<Output = Result<(), Error>> + use<> {
+        let moved = self.shared.as_ref().map(|shared| match scope {
+            Written::Anything => shared.auth_moves.ask(),
+            Written::DocumentsOnly => shared.moves.ask(),
+        });
         async move {
             match moved {
                 Some(moved) => moved.await,
@@ -153,9 +157,9 @@ impl ReadCache {
     }
 
     /// [`ReadCache::publish`] for a request that ended without answering.
-    pub fn publish_in_background(&self) {
+    pub fn publish_in_background(&self, scope: Written) {
         if self.shared.is_some() {
-            let published = self.publish();
+            let published = self.publish(scope);
             tokio::spawn(async move {
                 if let Err(e) = published.await {
                     tracing::error!(error = %e, "cannot tell the other nodes of a write");
@@ -171,7 +175,7 @@ impl ReadCache {
         hash: &str,
         load: impl Future<Output = Result<(UserId, Timestamp), Error>>,
     ) -> Result<(UserId, Timestamp), Error> {
-        self.through(view, &self.tokens, &self.auth_generation, hash.to_owned(), load).await
+        self.through(view, &self.tokens, Written::Anything, hash.to_owned(), load).await
     }
 
     pub async fn actor(
@@ -180,7 +184,7 @@ impl ReadCache {
         key: (UserId, AccountRef),
         load: impl Future<Output = Result<(Account, Actor), Error>>,
     ) -> Result<(Account, Actor), Error> {
-        self.through(view, &self.actors, &self.auth_generation, key, load).await
+        self.through(view, &self.actors, Written::Anything, key, load).await
     }
 
     pub async fn document(
@@ -189,17 +193,18 @@ impl ReadCache {
         key: DocumentKey,
         load: impl Future<Output = Result<Document, Error>>,
     ) -> Result<Document, Error> {
-        self.through(view, &self.documents, &self.document_generation, key, load).await
+        self.through(view, &self.documents, Written::DocumentsOnly, key, load).await
     }
 
     /// The cached value if it was loaded at the current generation (and
-    /// change counter), else `load`'s (kept only if it succeeds; failures
+    /// change counter) of the writes that invalidate it (authentication
+    /// entries: writes of `Anything`; documents: every write), else `load`'s (kept only if it succeeds; failures
     /// are never cached).
     async fn through<K, V, W>(
         &self,
         view: &RequestView,
         cache: &Cache<K, (Loaded, V), W>,
-        generation: &AtomicU64,
+        invalidated_by: Written,
         key: K,
         load: impl Future<Output = Result<V, Error>>,
     ) -> Result<V, Error>
@@ -208,10 +213,18 @@ impl ReadCache {
         V: Clone,
         W: Weighter<K, (Loaded, V)> + Clone,
     {
-        let generation = generation.load(Ordering::Acquire);
+        let auth = invalidated_by == Written::Anything;
+        let generation = if auth { &self.auth_generation } else { &self.document_generation }.load(Ordering::Acquire);
         let counter = match &self.shared {
             None => 0,
-            Some(shared) => *view.0.get_or_try_init(|| shared.reads.ask()).await?,
+            Some(shared) => {
+                let changes = view.0.get_or_try_init(|| shared.reads.ask()).await?;
+                if auth {
+                    changes.auth
+                } else {
+                    changes.every
+                }
+            }
         };
         let now = (generation, counter);
         if let Some((loaded, value)) = cache.get(&key) {
@@ -225,25 +238,33 @@ impl ReadCache {
     }
 }
 
-/// The database's change counter, read and moved on through [`Coalesced`]
-/// calls.
+/// The database's change counters, read and moved on through
+/// [`Coalesced`] calls: `moves` moves the counter of every write,
+/// `auth_moves` both.
 struct SharedCounter {
-    reads: Arc<Coalesced<i64>>,
+    reads: Arc<Coalesced<Changes>>,
     moves: Arc<Coalesced<()>>,
+    auth_moves: Arc<Coalesced<()>>,
 }
 
 impl SharedCounter {
     fn new(store: &Store) -> SharedCounter {
-        let (read, write) = (store.clone(), store.clone());
+        let store = store.clone();
+        let read = store.clone();
+        let mover = |auth: bool| {
+            let store = store.clone();
+            Coalesced::new(move || {
+                let store = store.clone();
+                async move { store.note_change(auth).await }
+            })
+        };
         SharedCounter {
             reads: Coalesced::new(move || {
                 let store = read.clone();
                 async move { store.changes().await }
             }),
-            moves: Coalesced::new(move || {
-                let store = write.clone();
-                async move { store.note_change().await }
-            }),
+            moves: mover(false),
+            auth_moves: mover(true),
         }
     }
 }

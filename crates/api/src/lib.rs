@@ -145,7 +145,7 @@ async fn invalidate_caches(
         }
         // Set first: once started, publishing finishes even if this is dropped.
         write.published = true;
-        if let Err(e) = write.cache.publish().await {
+        if let Err(e) = write.cache.publish(write.scope).await {
             // The write stands; answering it as failed would invite a retry.
             tracing::error!(error = %e, "cannot tell the other nodes of a write");
         }
@@ -165,7 +165,7 @@ impl Drop for WriteEnd {
     fn drop(&mut self) {
         self.cache.invalidate(self.scope);
         if !self.published {
-            self.cache.publish_in_background();
+            self.cache.publish_in_background(self.scope);
         }
     }
 }

@@ -81,6 +81,45 @@ async fn concurrent_partial_updates_of_different_fields_both_land() {
     }
 }
 
+/// On PostgreSQL a settings write reads without a lock and writes only if
+/// nothing changed since; one that lost the race must not be lost.
+#[tokio::test]
+async fn concurrent_settings_writes_of_one_user_all_land() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("ann@example.com", "Ann").await;
+    let url = app.ds(&format!("/users/{id}/settings"));
+    let changes = [
+        json!({"locale": "fr"}),
+        json!({"timezoneOffset": "tz_96_yakutsk"}),
+        json!({"bulkSend": "true"}),
+        json!({"canUseScratchpad": "true"}),
+        json!({"templateMatchingSensitivity": "80"}),
+        json!({"signerEmailNotifications": {"envelopeVoided": "false"}}),
+        json!({"signerEmailNotifications": {"envelopeDeclined": "false"}}),
+        json!({"signerEmailNotifications": {"faxReceived": "false"}}),
+    ];
+    let writes = changes.iter().map(|body| {
+        let (http, url, token, body) = (app.http.clone(), url.clone(), app.admin_token.clone(), body.clone());
+        tokio::spawn(async move { http.put(&url).bearer_auth(token).json(&body).send().await.unwrap().status() })
+    });
+    for w in writes.collect::<Vec<_>>() {
+        assert_eq!(w.await.unwrap(), StatusCode::OK);
+    }
+    let (_, st) = app.get(&url, &app.admin_token).await;
+    let signer = &st["signerEmailNotifications"];
+    let landed = [
+        st["locale"] == "fr",
+        st["timezoneOffset"] == "tz_96_yakutsk",
+        st["bulkSend"] == "true",
+        st["canUseScratchpad"] == "true",
+        st["templateMatchingSensitivity"] == "80",
+        signer["envelopeVoided"] == "false",
+        signer["envelopeDeclined"] == "false",
+        signer["faxReceived"] == "false",
+    ];
+    assert_eq!(landed, [true; 8], "a write was lost: {st}");
+}
+
 #[tokio::test]
 async fn concurrent_creates_of_one_email_create_it_once() {
     let app = TestApp::spawn().await;

@@ -116,6 +116,7 @@ async fn change_in<C: Conn>(
             }
         }
     }
+    conn.commit_with_next();
     let changed = settings_of(conn, account, user, group).await;
     flushed(conn, changed).await
 }

@@ -33,9 +33,17 @@ pub use accounts::NewAccount;
 pub use custom::CustomChange;
 pub use groups::{GroupChange, NewGroup};
 pub use idempotency::{IdempotencyStart, IDEMPOTENCY_TTL_SECONDS};
-pub use members::MemberUpdate;
+pub use members::{MemberUpdate, SettingsOf};
 pub use profiles::{ProfileChange, ProfileUsers};
 pub use site::{Principal, Session};
+
+/// The database's change counters (PostgreSQL): `every` moves after every
+/// write request, `auth` only after those that may change authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    pub every: i64,
+    pub auth: i64,
+}
 
 /// Which engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,16 +269,24 @@ impl Store {
         self.backend == Backend::Sqlite
     }
 
-    /// The database's change counter (PostgreSQL only; see
+    /// The database's change counters (PostgreSQL only; see
     /// [`Store::note_change`]).
-    pub async fn changes(&self) -> Result<i64, Error> {
-        sql::Row::int(&self.postgres()?.fetch_one("SELECT last_value FROM changes").await?, "last_value")
+    pub async fn changes(&self) -> Result<Changes, Error> {
+        let row = self
+            .postgres()?
+            .fetch_one(
+                "SELECT (SELECT last_value FROM changes) AS every, (SELECT last_value FROM auth_changes) AS auth",
+            )
+            .await?;
+        Ok(Changes { every: sql::Row::int(&row, "every")?, auth: sql::Row::int(&row, "auth")? })
     }
 
-    /// Moves the change counter on, after a write request (PostgreSQL only):
-    /// the other nodes then stop serving what they cached before it.
-    pub async fn note_change(&self) -> Result<(), Error> {
-        self.postgres()?.fetch_one("SELECT nextval('changes')").await.map(drop)
+    /// Moves the change counters on after a write request (PostgreSQL
+    /// only), the authentication counter only with `auth`: the other nodes
+    /// then stop serving what they cached before it.
+    pub async fn note_change(&self, auth: bool) -> Result<(), Error> {
+        let sql = if auth { "SELECT nextval('changes'), nextval('auth_changes')" } else { "SELECT nextval('changes')" };
+        self.postgres()?.fetch_one(sql).await.map(drop)
     }
 
     fn postgres(&self) -> Result<&pg::PgWrites, Error> {

@@ -12,7 +12,7 @@ use roster_domain::model::{
 };
 use roster_domain::policy::{Actor, Capabilities};
 use roster_domain::roles::RoleSettings;
-use roster_domain::settings::UserSettings;
+use roster_domain::settings::{SettingsPatch, UserSettings};
 use roster_domain::validate::normalize_email;
 use roster_domain::Error;
 use sqlx::{AnyConnection, Row as _};
@@ -38,6 +38,15 @@ macro_rules! member_select {
 }
 
 pub(crate) const MEMBER_SELECT: &str = member_select!();
+
+/// Writes a member's settings (`$1`) if its version is still `$5`, which it
+/// is wherever the member was read locked or by the single writer.
+macro_rules! update_settings_sql {
+    () => {
+        "UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 \
+         WHERE account_id = $3 AND user_id = $4 AND version = $5"
+    };
+}
 
 /// [`MEMBER_SELECT`] with `others`: how many other accounts the member's
 /// identity belongs to.
@@ -193,6 +202,36 @@ impl Store {
     pub async fn update_member(&self, actor: &Actor, item: MemberUpdate) -> Result<Member, Error> {
         let actor = actor.clone();
         write_transaction!(self, |conn| update_one(conn, actor, item))
+    }
+
+    /// Changes a member's settings and nothing else (the hot write, `PUT
+    /// .../users/{userId}/settings`); `if_match` lists the settings' tags it
+    /// may apply to. Where other nodes write too (PostgreSQL) it first goes
+    /// without a transaction: the member is read unlocked and written only if
+    /// its version is still the one read, two statements that each commit on
+    /// their own where a locked read takes four (`BEGIN`, the read, the
+    /// write, `COMMIT`) and writes the row twice (a row lock is a write).
+    /// Only when another change of the member came in between does it lock.
+    pub async fn update_settings(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        change: SettingsPatch,
+        if_match: Option<Vec<String>>,
+    ) -> Result<SettingsOf, Error> {
+        actor.ensure_can_update_user(user)?;
+        if let Some(pg) = &self.pg {
+            let mut conn = pg.autocommit().await?;
+            if let Some(done) = set_settings(&mut conn, actor, user, &change, if_match.as_deref(), false).await? {
+                return Ok(done);
+            }
+        }
+        let actor = actor.clone();
+        write_transaction!(self, |conn| async move {
+            set_settings(conn, &actor, user, &change, if_match.as_deref(), true)
+                .await?
+                .ok_or_else(|| Error::Internal("a locked member changed".into()))
+        })
     }
 
     /// The login record for an email: the user, its password hash, and
@@ -567,8 +606,8 @@ async fn apply_update<C: Conn>(
         let mut settings = current.settings.clone();
         settings.apply(change, &current.profile.caps, actor.caps.manage_users, actor.user_id, now)?;
         conn.execute(
-            "UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 WHERE account_id = $3 AND user_id = $4",
-            args![to_json(&settings), now.0, actor.account_id.0, user_id.to_string()],
+            update_settings_sql!(),
+            args![to_json(&settings), now.0, actor.account_id.0, user_id.to_string(), current.version],
         )
         .await
         .map_err(db_error)?;
@@ -614,6 +653,55 @@ async fn apply_update<C: Conn>(
         member.version += 1;
     }
     Ok(member)
+}
+
+/// A member's settings and the capabilities of its profile, which their
+/// tag covers.
+pub struct SettingsOf {
+    pub settings: UserSettings,
+    pub caps: Capabilities,
+}
+
+impl SettingsOf {
+    pub fn tag(&self) -> String {
+        self.settings.tag(&self.caps)
+    }
+}
+
+/// Reads the member's settings, applies `change`, and writes them, unless
+/// the member changed between the read and the write (`None`). With `lock`
+/// and other writers (PostgreSQL), the read locks the membership row until
+/// the transaction ends, so that cannot happen.
+async fn set_settings<C: Conn>(
+    conn: &mut C,
+    actor: &Actor,
+    user: UserId,
+    change: &SettingsPatch,
+    if_match: Option<&[String]>,
+    lock: bool,
+) -> Result<Option<SettingsOf>, Error> {
+    const READ: &str = "SELECT m.settings, m.version, p.settings AS profile_settings, p.builtin AS profile_builtin \
+         FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id WHERE m.account_id = $1 AND m.user_id = $2";
+    let sql = if lock && !conn.single_writer() { &format!("{READ} FOR NO KEY UPDATE OF m") } else { READ };
+    let row = conn
+        .fetch_optional(sql, args![actor.account_id.0, user.to_string()])
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+    let mut current = SettingsOf { settings: json(&row.text("settings")?)?, caps: profile_caps(&row)? };
+    if if_match.is_some_and(|tags| !tags.contains(&current.tag())) {
+        return Err(Error::PreconditionFailed);
+    }
+    let now = Timestamp::now();
+    current.settings.apply(change.clone(), &current.caps, actor.caps.manage_users, actor.user_id, now)?;
+    let written = conn
+        .fetch_optional(
+            concat!(update_settings_sql!(), " RETURNING version"),
+            args![to_json(&current.settings), now.0, actor.account_id.0, user.to_string(), row.int("version")?],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(written.map(|_| current))
 }
 
 /// Members read to be changed, by user (those found): with several writers

@@ -58,7 +58,22 @@ impl PgWrites {
 
     /// A connection for one transaction, begun with its first statement.
     pub(crate) async fn begin(&self) -> Result<PgConn, Error> {
-        Ok(PgConn { client: self.connection().await?, begun: false, ended: false, holding: false, held: Vec::new() })
+        self.conn(Transaction::ToBegin).await
+    }
+
+    /// A connection whose statements each commit on their own.
+    pub(crate) async fn autocommit(&self) -> Result<PgConn, Error> {
+        self.conn(Transaction::None).await
+    }
+
+    async fn conn(&self, transaction: Transaction) -> Result<PgConn, Error> {
+        Ok(PgConn {
+            client: self.connection().await?,
+            transaction,
+            holding: false,
+            held: Vec::new(),
+            commit_next: false,
+        })
     }
 
     /// One statement on its own (in a transaction of its own).
@@ -77,18 +92,28 @@ impl PgWrites {
 /// [`PgConn::commit`] (an error, or a request cut short), it rolls back.
 pub(crate) struct PgConn {
     client: Object,
-    begun: bool,
-    ended: bool,
+    transaction: Transaction,
     /// Whether `execute` holds its statements back (see [`Conn::hold_writes`]).
     holding: bool,
     held: Vec<(Statement, Vec<Arg>)>,
+    /// Whether `COMMIT` goes out with the next statements (see [`Conn::commit_with_next`]).
+    commit_next: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transaction {
+    /// `BEGIN` goes out with the next statement.
+    ToBegin,
+    /// Begun: `COMMIT` ends it, and dropping the connection rolls it back.
+    Open,
+    /// None (any more): each statement commits on its own.
+    None,
 }
 
 impl PgConn {
     pub(crate) async fn commit(mut self) -> Result<(), Error> {
         self.send(Vec::new()).await.map_err(crate::db_error)?;
-        self.ended = true;
-        if self.begun {
+        if std::mem::replace(&mut self.transaction, Transaction::None) == Transaction::Open {
             self.client.batch_execute("COMMIT").await.map_err(crate::db_error)?;
         }
         Ok(())
@@ -121,19 +146,30 @@ impl PgConn {
             return Ok(Vec::new());
         }
         let params: Vec<_> = statements.iter().map(|(_, args)| params(args)).collect();
-        let PgConn { client, begun, .. } = self;
+        let PgConn { client, transaction, commit_next, .. } = self;
         let client: &tokio_postgres::Client = client;
+        let begin = (*transaction == Transaction::ToBegin).then(|| client.batch_execute("BEGIN"));
         let sent = futures_util::future::join_all(
             statements.iter().zip(&params).map(|((statement, _), params)| client.query(statement, params)),
         );
-        let outcomes = if std::mem::replace(begun, true) {
-            sent.await
-        } else {
-            let (begin, sent) = tokio::join!(client.batch_execute("BEGIN"), sent);
-            begin?;
-            sent
+        let commit =
+            (std::mem::take(commit_next) && *transaction != Transaction::None).then(|| client.batch_execute("COMMIT"));
+        let maybe = |call: Option<_>| async move {
+            match call {
+                Some(call) => call.await,
+                None => Ok(()),
+            }
         };
+        let ends = (begin.is_some(), commit.is_some());
+        let (begun, outcomes, committed) = tokio::join!(maybe(begin), sent, maybe(commit));
+        *transaction = match ends {
+            (_, true) => Transaction::None,
+            (true, false) => Transaction::Open,
+            (false, false) => *transaction,
+        };
+        begun?;
         let mut rows = outcomes.into_iter().collect::<Result<Vec<_>, _>>()?;
+        committed?;
         Ok(rows.split_off(held))
     }
 }
@@ -151,7 +187,7 @@ fn params(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
 
 impl Drop for PgConn {
     fn drop(&mut self) {
-        if self.begun && !self.ended {
+        if self.transaction == Transaction::Open {
             // tokio-postgres sends a request when its future is first
             // polled; the answer is not needed, and the connection's next
             // user queues behind the rollback.
@@ -190,6 +226,10 @@ impl Conn for PgConn {
 
     fn hold_writes(&mut self) {
         self.holding = true;
+    }
+
+    fn commit_with_next(&mut self) {
+        self.commit_next = true;
     }
 
     async fn flush(&mut self) -> Result<(), DbError> {

@@ -172,6 +172,13 @@ pub(crate) trait Conn: Send {
         std::future::ready(Ok(()))
     }
 
+    /// Says that the statements sent next (with what is held) are the
+    /// transaction's last: where a statement is a round trip, `COMMIT` goes
+    /// out with them instead of after them (when one fails, PostgreSQL's
+    /// `COMMIT` rolls back). Nothing after them may fail but reading their
+    /// rows.
+    fn commit_with_next(&mut self) {}
+
     fn fetch_optional(
         &mut self,
         sql: &str,

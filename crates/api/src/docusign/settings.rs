@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_domain::model::{Member, UserPatch, View};
+use roster_domain::model::{Member, View};
 use roster_domain::settings::{self, Access, Field, Kind, Seal, SettingsPatch, Value as Setting};
 use roster_domain::Error;
-use roster_store::MemberUpdate;
 use serde_json::{json, Map, Value};
 
 use super::users::target_user;
@@ -180,8 +179,7 @@ pub async fn put(
     JsonBody(doc): JsonBody<Map<String, Value>>,
 ) -> ApiResult<Response> {
     let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
-    let patch = UserPatch { settings: Some(from_wire(&doc, settings::USER_FIELDS, "")?), ..Default::default() };
-    let update = MemberUpdate { user_id, patch, if_match: if_match(&headers).map(|t| (View::Settings, t)) };
-    let member = state.store.update_member(&ctx.actor, update).await?;
-    Ok(documents_only(tagged(&member.tag(View::Settings), ())))
+    let change = from_wire(&doc, settings::USER_FIELDS, "")?;
+    let updated = state.store.update_settings(&ctx.actor, user_id, change, if_match(&headers)).await?;
+    Ok(documents_only(tagged(&updated.tag(), ())))
 }
