@@ -198,8 +198,8 @@ impl ReadCache {
 
     /// The cached value if it was loaded at the current generation (and
     /// change counter) of the writes that invalidate it (authentication
-    /// entries: writes of `Anything`; documents: every write), else `load`'s (kept only if it succeeds; failures
-    /// are never cached).
+    /// entries: writes of `Anything`; documents: every write), else
+    /// `load`'s (kept only if it succeeds; failures are never cached).
     async fn through<K, V, W>(
         &self,
         view: &RequestView,
