@@ -694,14 +694,15 @@ async fn set_settings<C: Conn>(
     }
     let now = Timestamp::now();
     current.settings.apply(change.clone(), &current.caps, actor.caps.manage_users, actor.user_id, now)?;
-    let written = conn
-        .fetch_optional(
-            concat!(update_settings_sql!(), " RETURNING version"),
-            args![to_json(&current.settings), now.0, actor.account_id.0, user.to_string(), row.int("version")?],
-        )
-        .await
-        .map_err(db_error)?;
-    Ok(written.map(|_| current))
+    let args = args![to_json(&current.settings), now.0, actor.account_id.0, user.to_string(), row.int("version")?];
+    let written = if conn.single_writer() {
+        // Nothing else wrote since the read. (SQLite answers `RETURNING`
+        // through a temporary table: not worth it for an answer known.)
+        conn.execute(update_settings_sql!(), args).await.map(|()| true)
+    } else {
+        conn.fetch_optional(concat!(update_settings_sql!(), " RETURNING version"), args).await.map(|row| row.is_some())
+    };
+    Ok(written.map_err(db_error)?.then_some(current))
 }
 
 /// Members read to be changed, by user (those found): with several writers
