@@ -221,8 +221,12 @@ impl Store {
     ) -> Result<SettingsOf, Error> {
         actor.ensure_can_update_user(user)?;
         if let Some(pg) = &self.pg {
-            let mut conn = pg.autocommit().await?;
-            if let Some(done) = set_settings(&mut conn, actor, user, &change, if_match.as_deref(), false).await? {
+            // Boxed for the reason `write_transaction!` boxes.
+            let unlocked = Box::pin(async {
+                let mut conn = pg.autocommit().await?;
+                set_settings(&mut conn, actor, user, &change, if_match.as_deref(), false).await
+            });
+            if let Some(done) = unlocked.await? {
                 return Ok(done);
             }
         }

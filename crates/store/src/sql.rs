@@ -62,24 +62,34 @@ pub(crate) use args;
 /// Runs `$body`, an expression over `$conn: &mut impl Conn`, as one write
 /// transaction, undone when it fails: on the SQLite writer thread when the
 /// store has one (inside that batch's transaction), on a tokio-postgres
-/// connection on PostgreSQL ([`crate::pg`]), else in a sqlx transaction. (A macro, because a closure cannot be generic over `Conn`.)
+/// connection on PostgreSQL ([`crate::pg`]), else in a sqlx transaction.
+/// (A macro, because a closure cannot be generic over `Conn`.) The last two
+/// are boxed: their futures run to kilobytes, and unboxed they would make
+/// every request's future that large (on the writer too), to be copied and
+/// allocated as it is boxed layer by layer.
 macro_rules! write_transaction {
     ($store:expr, |$conn:ident| $body:expr) => {
         match (&$store.writer, &$store.pg) {
             (Some(writer), _) => writer.run(move |$conn| $crate::sql::now_or_never($body)).await,
             (None, Some(pg)) => {
-                let mut tx = pg.begin().await?;
-                let $conn = &mut tx;
-                let value = $body.await?;
-                tx.commit().await?;
-                Ok(value)
+                Box::pin(async move {
+                    let mut tx = pg.begin().await?;
+                    let $conn = &mut tx;
+                    let value = $body.await?;
+                    tx.commit().await?;
+                    Ok::<_, roster_domain::Error>(value)
+                })
+                .await
             }
             (None, None) => {
-                let mut tx = $store.write.begin().await.map_err($crate::db_error)?;
-                let $conn: &mut sqlx::AnyConnection = &mut tx;
-                let value = $body.await?;
-                tx.commit().await.map_err($crate::db_error)?;
-                Ok(value)
+                Box::pin(async move {
+                    let mut tx = $store.write.begin().await.map_err($crate::db_error)?;
+                    let $conn: &mut sqlx::AnyConnection = &mut tx;
+                    let value = $body.await?;
+                    tx.commit().await.map_err($crate::db_error)?;
+                    Ok::<_, roster_domain::Error>(value)
+                })
+                .await
             }
         }
     };
