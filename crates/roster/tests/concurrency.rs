@@ -186,11 +186,7 @@ async fn concurrent_writes_that_fail_are_undone_alone() {
 #[tokio::test]
 async fn a_write_cut_short_inside_its_transaction_is_rolled_back() {
     use sqlx::Connection as _;
-    let db = TestDb::new().await;
-    if !db.is_postgres() {
-        eprintln!("needs ROSTER_TEST_POSTGRES_URL: SQLite's writer cannot be held up from outside");
-        return;
-    }
+    let Some(db) = TestDb::postgres_only("SQLite's writer cannot be held up from outside").await else { return };
     let config = ApiConfig { request_timeout: std::time::Duration::from_secs(1), ..Default::default() };
     let pool = PoolConfig { max_connections: 1, ..Default::default() };
     let app = TestApp::spawn_with(db, pool, config).await;

@@ -21,11 +21,7 @@ struct Nodes {
 
 impl Nodes {
     async fn start() -> Option<Nodes> {
-        let db = TestDb::new().await;
-        if !db.is_postgres() {
-            eprintln!("two-node test needs ROSTER_TEST_POSTGRES_URL; SQLite serves one node");
-            return None;
-        }
+        let db = TestDb::postgres_only("SQLite serves one node").await?;
         let env = [("ROSTER_ADMIN_EMAIL", ADMIN), ("ROSTER_ADMIN_PASSWORD", ADMIN_PW)];
         let a = serve(&db.url, &env);
         let b = serve(&db.url, &env);

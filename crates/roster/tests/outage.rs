@@ -12,11 +12,7 @@ use roster_store::PoolConfig;
 
 #[tokio::test]
 async fn a_lost_database_gives_503_and_roster_recovers_when_it_returns() {
-    let db = TestDb::new().await;
-    if !db.is_postgres() {
-        eprintln!("outage test needs ROSTER_TEST_POSTGRES_URL; SQLite is in-process and cannot go away");
-        return;
-    }
+    let Some(db) = TestDb::postgres_only("SQLite is in-process and cannot go away").await else { return };
     let pool = PoolConfig { max_connections: 4, acquire_timeout: Duration::from_secs(1), ..Default::default() };
     let app = TestApp::spawn_in(db, pool).await;
     let ready = || async { app.http.get(app.url("/readyz")).send().await.unwrap().status() };

@@ -52,6 +52,17 @@ impl TestDb {
         self.postgres.is_some()
     }
 
+    /// A fresh PostgreSQL database for a test that only PostgreSQL can run,
+    /// or `None` (saying why on stderr) when the suite runs on SQLite.
+    pub async fn postgres_only(why_not_sqlite: &str) -> Option<TestDb> {
+        let db = TestDb::new().await;
+        if !db.is_postgres() {
+            eprintln!("needs ROSTER_TEST_POSTGRES_URL: {why_not_sqlite}");
+            return None;
+        }
+        Some(db)
+    }
+
     /// Runs SQL as the PostgreSQL server's admin, `{db}` standing for this database's name.
     pub async fn pg_admin(&self, sql: &str) {
         let (admin_url, name) = self.postgres.as_ref().expect("a PostgreSQL test database");
