@@ -296,7 +296,7 @@ impl Store {
         sqlx::query("UPDATE groups SET version = version + 1, updated_at = $1 WHERE id = $2")
             .bind(Timestamp::now().0)
             .bind(group_id)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
             .await
             .map_err(db_error)?;
         Ok(results)

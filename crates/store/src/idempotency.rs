@@ -40,7 +40,7 @@ impl Store {
             .bind(key)
             .bind(fingerprint)
             .bind(now.0)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
             .await;
             match inserted {
                 Ok(_) => return Ok(IdempotencyStart::New),
@@ -53,7 +53,7 @@ impl Store {
             )
             .bind(scope)
             .bind(key)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *self.write.acquire().await.map_err(db_error)?)
             .await
             .map_err(db_error)?;
             let Some(row) = row else { continue };
@@ -94,7 +94,7 @@ impl Store {
         .bind(body)
         .bind(scope)
         .bind(key)
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await.map_err(db_error)?)
         .await
         .map(drop)
         .map_err(db_error)
@@ -112,7 +112,7 @@ impl Store {
         .bind(scope)
         .bind(key)
         .bind(created)
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await.map_err(db_error)?)
         .await
         .map(drop)
         .map_err(db_error)
@@ -123,18 +123,18 @@ impl Store {
         let cutoff = Timestamp::now().plus_seconds(-IDEMPOTENCY_TTL_SECONDS).0;
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind(cutoff)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
             .await
             .map_err(db_error)?;
         sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
             .bind(cutoff)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
             .await
             .map_err(db_error)?;
         self.purge_rate_counters(Timestamp::now().0 / 1_000_000).await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(cutoff)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
             .await
             .map_err(db_error)?;
         Ok(())

@@ -164,7 +164,7 @@ impl std::ops::Deref for Store {
 #[doc(hidden)]
 pub struct Parts {
     read: AnyPool,
-    write: AnyPool,
+    write: writer::SqlxWrites,
     backend: Backend,
     sqlite_file: Option<std::path::PathBuf>,
     /// The hot writes' thread, on a SQLite file (not in memory, where a
@@ -238,17 +238,15 @@ impl Store {
                 })
         };
         let read = pool(config.max_connections).connect_with(options.clone()).await?;
+        let turn = writer::Turn::default();
         let write = match backend {
-            Backend::Sqlite => pool(1).connect_with(options).await?,
-            Backend::Postgres => read.clone(),
+            Backend::Sqlite => writer::SqlxWrites::new(pool(1).connect_with(options).await?, Some(turn.clone())),
+            Backend::Postgres => writer::SqlxWrites::new(read.clone(), None),
         };
         let writer = match &sqlite_file {
-            Some(file) => Some(writer::Writer::start(
-                file,
-                &pragmas,
-                config.sqlite_synchronous == SqliteSynchronous::Full,
-                write.clone(),
-            )?),
+            Some(file) => {
+                Some(writer::Writer::start(file, &pragmas, config.sqlite_synchronous == SqliteSynchronous::Full, turn)?)
+            }
             None => None,
         };
         let pg = match backend {
@@ -316,13 +314,13 @@ impl Store {
         };
         let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
         let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.write)
+            .fetch_one(&mut *self.write.acquire().await?)
             .await
             .unwrap_or(None);
         if let Some(v) = applied.filter(|v| *v > known) {
             return Err(StoreError::SchemaTooNew { database: v, binary: known });
         }
-        migrator.run(&self.write).await?;
+        migrator.run(&mut *self.write.acquire().await?).await?;
         Ok(())
     }
 
@@ -356,7 +354,8 @@ impl Store {
 
     /// Runs one administrative statement (tests create and drop databases with it).
     pub async fn execute_admin(&self, sql: &str) -> Result<(), Error> {
-        sqlx::raw_sql(sql).execute(&self.write).await.map(drop).map_err(db_error)
+        let mut conn = self.write.acquire().await.map_err(db_error)?;
+        sqlx::raw_sql(sql).execute(&mut *conn).await.map(drop).map_err(db_error)
     }
 
     pub async fn close(&self) {
