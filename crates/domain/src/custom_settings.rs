@@ -45,9 +45,20 @@ pub fn group_key(raw: Option<&str>) -> Result<String, Error> {
     Ok(g.to_owned())
 }
 
-/// Merges `changes` into `current` by name: updates in place, appends new ones.
+/// Each name's last mention in `changes`, in the order of those mentions:
+/// what a change that gives a name twice means (one stored row per name).
+pub fn last_of_each_name(changes: &[CustomSetting]) -> impl Iterator<Item = &CustomSetting> {
+    changes
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| !changes[i + 1..].iter().any(|later| later.name == c.name))
+        .map(|(_, c)| c)
+}
+
+/// Merges `changes` into `current` by name: updates in place, appends new
+/// ones, as the store leaves them (see [`last_of_each_name`]).
 pub fn merge(current: &mut Vec<CustomSetting>, changes: &[CustomSetting]) {
-    for c in changes {
+    for c in last_of_each_name(changes) {
         match current.iter_mut().find(|s| s.name == c.name) {
             Some(s) => s.value.clone_from(&c.value),
             None => current.push(c.clone()),
@@ -75,6 +86,13 @@ mod tests {
         let mut cur = vec![s("a", "1"), s("b", "2")];
         merge(&mut cur, &[s("b", "3"), s("c", "4")]);
         assert_eq!(cur, vec![s("a", "1"), s("b", "3"), s("c", "4")]);
+    }
+
+    #[test]
+    fn a_name_given_twice_keeps_its_last_value_and_place() {
+        let mut cur = vec![s("a", "1")];
+        merge(&mut cur, &[s("b", "2"), s("c", "3"), s("b", "4"), s("a", "5")]);
+        assert_eq!(cur, vec![s("a", "5"), s("c", "3"), s("b", "4")]);
     }
 
     #[test]

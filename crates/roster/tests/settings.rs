@@ -83,6 +83,48 @@ async fn custom_settings_are_grouped_by_the_header_and_merge_by_name() {
     assert_eq!(names(&ungrouped), pairs(&[("size", "XL"), ("lang", "fr")]));
 }
 
+/// A change's `ETag` is the one the group as stored has (the next GET's):
+/// updated names keep their place, new ones follow, and a name given twice
+/// in one request is refused the second time.
+#[tokio::test]
+async fn a_change_tags_the_group_as_the_next_read_finds_it() {
+    let app = TestApp::spawn().await;
+    let (me, token) = app.member("ann@example.com", "Ann").await;
+    let url = app.ds(&format!("/users/{me}/custom_settings"));
+    let send = |method: Method, items: Value| {
+        app.http
+            .request(method, &url)
+            .bearer_auth(&token)
+            .header(KEY, "g")
+            .json(&json!({"customSettings": items}))
+            .send()
+    };
+    let read = || async {
+        let r = app.http.get(&url).bearer_auth(&token).header(KEY, "g").send().await.unwrap();
+        let tag = r.headers()["etag"].to_str().unwrap().to_owned();
+        (tag, names(&r.json::<Value>().await.unwrap()))
+    };
+    send(Method::PUT, json!([{"name": "a", "value": "1"}, {"name": "z", "value": "0"}])).await.unwrap();
+    let changes = [
+        (
+            Method::PUT,
+            json!([{"name": "b", "value": "2"}, {"name": "c", "value": "3"}, {"name": "b", "value": "4"}, {"name": "a", "value": "5"}]),
+        ),
+        (Method::DELETE, json!([{"name": "z"}, {"name": "absent"}])),
+    ];
+    let mut stored = Vec::new();
+    for (method, items) in changes {
+        let r = send(method, items).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let tag = r.headers()["etag"].to_str().unwrap().to_owned();
+        let (read_tag, group) = read().await;
+        assert_eq!(tag, read_tag, "the change's ETag is not the group's ({group:?})");
+        stored.push(group);
+    }
+    assert_eq!(stored[0], pairs(&[("a", "5"), ("z", "0"), ("b", "2"), ("c", "3")]));
+    assert_eq!(stored[1], pairs(&[("a", "5"), ("b", "2"), ("c", "3")]));
+}
+
 #[tokio::test]
 async fn bad_custom_settings_items_are_reported_one_by_one() {
     let app = TestApp::spawn().await;

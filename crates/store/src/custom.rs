@@ -96,8 +96,8 @@ async fn change_in<C: Conn>(
     if if_match.is_some_and(|tags| !tags.contains(&content_tag(&current))) {
         return Err(Error::PreconditionFailed);
     }
-    // The writes go out with the read of the group as they leave it (no
-    // failure of theirs is told apart: any fails the request).
+    // The writes go out together, with `COMMIT` (no failure of theirs is
+    // told apart: any fails the request).
     conn.hold_writes();
     match change {
         CustomChange::Put(items) => {
@@ -106,6 +106,7 @@ async fn change_in<C: Conn>(
             upsert(conn, account, user, group, &items).await?;
         }
         CustomChange::Delete(names) => {
+            current.retain(|setting| !names.contains(&setting.name));
             for name in names {
                 conn.execute(
                     "DELETE FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key = $3 AND name = $4",
@@ -117,8 +118,11 @@ async fn change_in<C: Conn>(
         }
     }
     conn.commit_with_next();
-    let changed = settings_of(conn, account, user, group).await;
-    flushed(conn, changed).await
+    // The group as the writes leave it, without reading it again: no other
+    // write of this member runs in between (one writer on SQLite; the
+    // membership's row lock on PostgreSQL), and `merge` orders as the rows'
+    // ids do.
+    flushed(conn, Ok(current)).await
 }
 
 /// Every custom setting of a member, with its group, oldest first; `None`
@@ -187,14 +191,10 @@ pub(crate) async fn upsert_many(
     group: &str,
     rows: &[(UserId, &[CustomSetting])],
 ) -> Result<(), DbError> {
-    let mut last: Vec<(UserId, &CustomSetting)> = Vec::new();
-    for (user, items) in rows {
-        for (i, item) in items.iter().enumerate() {
-            if !items[i + 1..].iter().any(|later| later.name == item.name) {
-                last.push((*user, item));
-            }
-        }
-    }
+    let last: Vec<(UserId, &CustomSetting)> = rows
+        .iter()
+        .flat_map(|(user, items)| custom_settings::last_of_each_name(items).map(|item| (*user, item)))
+        .collect();
     if last.is_empty() {
         return Ok(());
     }
