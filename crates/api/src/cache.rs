@@ -249,7 +249,6 @@ struct SharedCounter {
 
 impl SharedCounter {
     fn new(store: &Store) -> SharedCounter {
-        let store = store.clone();
         let read = store.clone();
         let mover = |auth: bool| {
             let store = store.clone();
