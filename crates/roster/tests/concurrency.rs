@@ -81,8 +81,9 @@ async fn concurrent_partial_updates_of_different_fields_both_land() {
     }
 }
 
-/// On PostgreSQL a settings write reads without a lock and writes only if
-/// nothing changed since; one that lost the race must not be lost.
+/// A member's writes that come together must apply one after the other (on
+/// PostgreSQL, one member's second write waits for the next transaction of
+/// member writes).
 #[tokio::test]
 async fn concurrent_settings_writes_of_one_user_all_land() {
     let app = TestApp::spawn().await;
@@ -145,8 +146,9 @@ async fn concurrent_creates_of_one_email_create_it_once() {
     assert_eq!(list["totalSetSize"], "1");
 }
 
-/// Concurrent writes share a transaction on SQLite's writer thread; one that
-/// fails (here: over the custom settings size limit) must be undone alone.
+/// Concurrent writes share a transaction (on SQLite's writer thread, and
+/// the member writes on PostgreSQL); one that fails (here: over the custom
+/// settings size limit) must be undone alone.
 #[tokio::test]
 async fn concurrent_writes_that_fail_are_undone_alone() {
     let app = TestApp::spawn().await;
@@ -170,6 +172,59 @@ async fn concurrent_writes_that_fail_are_undone_alone() {
         let (_, got) = app.get(&app.ds(&format!("/users/{id}/custom_settings")), &app.admin_token).await;
         if i % 3 == 0 {
             assert_eq!(status, StatusCode::BAD_REQUEST, "user {i}");
+            assert_eq!(got["customSettings"], json!([]), "user {i}: nothing of the refused write stays");
+        } else {
+            assert_eq!(status, StatusCode::OK, "user {i}");
+            assert_eq!(got["customSettings"], json!([{"name": "n", "value": format!("v{i}")}]), "user {i}");
+        }
+    }
+}
+
+/// On PostgreSQL concurrent member writes commit in one transaction; one that
+/// the database refuses (here: a trigger refuses its value) must fail alone,
+/// and the others commit. With two connections, one such transaction runs at
+/// a time, so the writes that come while it runs go together in the next.
+#[tokio::test]
+async fn a_member_write_the_database_refuses_fails_alone() {
+    use sqlx::Connection as _;
+    let Some(db) = TestDb::postgres_only("a trigger makes the database refuse one write").await else { return };
+    let app = TestApp::spawn_in(db, PoolConfig { max_connections: 2, ..Default::default() }).await;
+    let mut users = Vec::new();
+    for i in 0..24 {
+        users.push(app.create_user(&format!("u{i}@example.com"), &format!("U{i}")).await);
+    }
+    let mut admin = sqlx::PgConnection::connect(&app.db.url).await.expect("connect");
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$ BEGIN \
+         IF NEW.value = 'boom' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
+         CREATE TRIGGER refuse_boom BEFORE INSERT OR UPDATE ON custom_settings \
+         FOR EACH ROW EXECUTE FUNCTION refuse_boom();",
+    )
+    .execute(&mut admin)
+    .await
+    .expect("the trigger");
+    let put = |url: String, body: Value| {
+        let (http, token) = (app.http.clone(), app.admin_token.clone());
+        tokio::spawn(async move { http.put(&url).bearer_auth(token).json(&body).send().await.unwrap().status() })
+    };
+    let writes: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let value = if i % 3 == 0 { "boom".to_owned() } else { format!("v{i}") };
+            let custom = json!({"customSettings": [{"name": "n", "value": value}]});
+            let custom = put(app.ds(&format!("/users/{id}/custom_settings")), custom);
+            (custom, put(app.ds(&format!("/users/{id}/settings")), json!({"locale": "fr"})))
+        })
+        .collect();
+    for (i, (id, (custom, settings))) in users.iter().zip(writes).enumerate() {
+        assert_eq!(settings.await.unwrap(), StatusCode::OK, "user {i}'s settings");
+        let (_, got) = app.get(&app.ds(&format!("/users/{id}/settings")), &app.admin_token).await;
+        assert_eq!(got["locale"], "fr", "user {i}");
+        let status = custom.await.unwrap();
+        let (_, got) = app.get(&app.ds(&format!("/users/{id}/custom_settings")), &app.admin_token).await;
+        if i % 3 == 0 {
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "user {i}");
             assert_eq!(got["customSettings"], json!([]), "user {i}: nothing of the refused write stays");
         } else {
             assert_eq!(status, StatusCode::OK, "user {i}");

@@ -11,10 +11,11 @@ use sqlx::Row as _;
 
 use crate::accounts::parse_uuid;
 use crate::members::member_in;
-use crate::sql::{args, flushed, write_transaction, Conn, DbError, Row};
+use crate::sql::{args, flushed, member_transaction, Conn, DbError, Row};
 use crate::{db_error, Params, Store};
 
 /// A change to one group of custom settings.
+#[derive(Clone)]
 pub enum CustomChange {
     /// Add or update by name.
     Put(Vec<CustomSetting>),
@@ -76,7 +77,14 @@ impl Store {
     ) -> Result<Vec<CustomSetting>, Error> {
         actor.ensure_can_update_user(user)?;
         let (actor, group) = (actor.clone(), group.to_owned());
-        write_transaction!(self, |conn| change_in(conn, actor, user, group, change, if_match))
+        member_transaction!(self, actor.account_id, user, |conn| change_in(
+            conn,
+            actor.clone(),
+            user,
+            group.clone(),
+            change.clone(),
+            if_match.clone()
+        ))
     }
 }
 

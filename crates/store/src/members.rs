@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
 
 use crate::accounts::{account_clause, account_from_row, bind_account, parse_uuid};
-use crate::sql::{args, flushed, write_transaction, Arg, Conn, DbError, Row};
+use crate::sql::{args, flushed, member_transaction, write_transaction, Arg, Conn, DbError, Row};
 use crate::{db_error, Params, Store};
 
 /// The query of members that [`member_from_row`] reads, with optional
@@ -206,12 +206,7 @@ impl Store {
 
     /// Changes a member's settings and nothing else (the hot write, `PUT
     /// .../users/{userId}/settings`); `if_match` lists the settings' tags it
-    /// may apply to. Where other nodes write too (PostgreSQL) it first goes
-    /// without a transaction: the member is read unlocked and written only if
-    /// its version is still the one read, two statements that each commit on
-    /// their own where a locked read takes four (`BEGIN`, the read, the
-    /// write, `COMMIT`) and writes the row twice (a row lock is a write).
-    /// Only when another change of the member came in between does it lock.
+    /// may apply to.
     pub async fn update_settings(
         &self,
         actor: &Actor,
@@ -220,22 +215,14 @@ impl Store {
         if_match: Option<Vec<String>>,
     ) -> Result<SettingsOf, Error> {
         actor.ensure_can_update_user(user)?;
-        if let Some(pg) = &self.pg {
-            // Boxed for the reason `write_transaction!` boxes.
-            let unlocked = Box::pin(async {
-                let mut conn = pg.autocommit().await?;
-                set_settings(&mut conn, actor, user, &change, if_match.as_deref(), false).await
-            });
-            if let Some(done) = unlocked.await? {
-                return Ok(done);
-            }
-        }
         let actor = actor.clone();
-        write_transaction!(self, |conn| async move {
-            set_settings(conn, &actor, user, &change, if_match.as_deref(), true)
-                .await?
-                .ok_or_else(|| Error::Internal("a locked member changed".into()))
-        })
+        member_transaction!(self, actor.account_id, user, |conn| set_settings(
+            conn,
+            actor.clone(),
+            user,
+            change.clone(),
+            if_match.clone()
+        ))
     }
 
     /// The login record for an email: the user, its password hash, and
@@ -672,21 +659,19 @@ impl SettingsOf {
     }
 }
 
-/// Reads the member's settings, applies `change`, and writes them, unless
-/// the member changed between the read and the write (`None`). With `lock`
-/// and other writers (PostgreSQL), the read locks the membership row until
-/// the transaction ends, so that cannot happen.
+/// Reads the member's settings, applies `change`, and writes them. With
+/// other writers (PostgreSQL), the read locks the membership row until the
+/// transaction ends.
 async fn set_settings<C: Conn>(
     conn: &mut C,
-    actor: &Actor,
+    actor: Actor,
     user: UserId,
-    change: &SettingsPatch,
-    if_match: Option<&[String]>,
-    lock: bool,
-) -> Result<Option<SettingsOf>, Error> {
+    change: SettingsPatch,
+    if_match: Option<Vec<String>>,
+) -> Result<SettingsOf, Error> {
     const READ: &str = "SELECT m.settings, m.version, p.settings AS profile_settings, p.builtin AS profile_builtin \
          FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id WHERE m.account_id = $1 AND m.user_id = $2";
-    let sql = if lock && !conn.single_writer() { &format!("{READ} FOR NO KEY UPDATE OF m") } else { READ };
+    let sql = if conn.single_writer() { READ } else { &format!("{READ} FOR NO KEY UPDATE OF m") };
     let row = conn
         .fetch_optional(sql, args![actor.account_id.0, user.to_string()])
         .await
@@ -697,16 +682,10 @@ async fn set_settings<C: Conn>(
         return Err(Error::PreconditionFailed);
     }
     let now = Timestamp::now();
-    current.settings.apply(change.clone(), &current.caps, actor.caps.manage_users, actor.user_id, now)?;
+    current.settings.apply(change, &current.caps, actor.caps.manage_users, actor.user_id, now)?;
     let args = args![to_json(&current.settings), now.0, actor.account_id.0, user.to_string(), row.int("version")?];
-    let written = if conn.single_writer() {
-        // Nothing else wrote since the read. (SQLite answers `RETURNING`
-        // through a temporary table: not worth it for an answer known.)
-        conn.execute(update_settings_sql!(), args).await.map(|()| true)
-    } else {
-        conn.fetch_optional(concat!(update_settings_sql!(), " RETURNING version"), args).await.map(|row| row.is_some())
-    };
-    Ok(written.map_err(db_error)?.then_some(current))
+    conn.execute(update_settings_sql!(), args).await.map_err(db_error)?;
+    Ok(current)
 }
 
 /// Members read to be changed, by user (those found): with several writers
