@@ -168,15 +168,20 @@ async fn concurrent_writes_that_fail_are_undone_alone() {
         })
         .collect();
     for (i, (id, write)) in users.iter().zip(writes).enumerate() {
-        let status = write.await.unwrap();
-        let (_, got) = app.get(&app.ds(&format!("/users/{id}/custom_settings")), &app.admin_token).await;
-        if i % 3 == 0 {
-            assert_eq!(status, StatusCode::BAD_REQUEST, "user {i}");
-            assert_eq!(got["customSettings"], json!([]), "user {i}: nothing of the refused write stays");
-        } else {
-            assert_eq!(status, StatusCode::OK, "user {i}");
-            assert_eq!(got["customSettings"], json!([{"name": "n", "value": format!("v{i}")}]), "user {i}");
-        }
+        check_one_in_three_refused(&app, id, i, write.await.unwrap(), StatusCode::BAD_REQUEST).await;
+    }
+}
+
+/// User `i`'s custom settings write `n = v{i}`, which every third user's
+/// write was to be refused with `refused`, leaving nothing.
+async fn check_one_in_three_refused(app: &TestApp, id: &str, i: usize, status: StatusCode, refused: StatusCode) {
+    let (_, got) = app.get(&app.ds(&format!("/users/{id}/custom_settings")), &app.admin_token).await;
+    if i.is_multiple_of(3) {
+        assert_eq!(status, refused, "user {i}");
+        assert_eq!(got["customSettings"], json!([]), "user {i}: nothing of the refused write stays");
+    } else {
+        assert_eq!(status, StatusCode::OK, "user {i}");
+        assert_eq!(got["customSettings"], json!([{"name": "n", "value": format!("v{i}")}]), "user {i}");
     }
 }
 
@@ -222,14 +227,7 @@ async fn a_member_write_the_database_refuses_fails_alone() {
         let (_, got) = app.get(&app.ds(&format!("/users/{id}/settings")), &app.admin_token).await;
         assert_eq!(got["locale"], "fr", "user {i}");
         let status = custom.await.unwrap();
-        let (_, got) = app.get(&app.ds(&format!("/users/{id}/custom_settings")), &app.admin_token).await;
-        if i % 3 == 0 {
-            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "user {i}");
-            assert_eq!(got["customSettings"], json!([]), "user {i}: nothing of the refused write stays");
-        } else {
-            assert_eq!(status, StatusCode::OK, "user {i}");
-            assert_eq!(got["customSettings"], json!([{"name": "n", "value": format!("v{i}")}]), "user {i}");
-        }
+        check_one_in_three_refused(&app, id, i, status, StatusCode::INTERNAL_SERVER_ERROR).await;
     }
 }
 

@@ -12,8 +12,8 @@
 //! statements go out together where the logic allows, since tokio-postgres
 //! sends what it is given at once and reads the answers in order: `BEGIN`
 //! with the transaction's first statement, the reads of [`Conn::fetch_each`],
-//! and the writes held back by [`Conn::hold_writes`]. A settings update is
-//! three round trips, a bulk update a handful.
+//! and the writes held back by [`Conn::hold_writes`]. A bulk update is a
+//! handful of round trips.
 //!
 //! The hot writes of one member each (settings, custom settings) go further:
 //! those that arrive together run together, in one transaction on one
@@ -91,18 +91,14 @@ impl PgWrites {
         answer.await.map_err(|_| Error::Unavailable)?
     }
 
-    async fn connection(&self) -> Result<Object, Error> {
-        connection(&self.pool).await
-    }
-
     /// A connection for one transaction, begun with its first statement.
     pub(crate) async fn begin(&self) -> Result<PgConn, Error> {
-        Ok(PgConn::new(Arc::new(self.connection().await?), Transaction::ToBegin))
+        Ok(PgConn::new(Arc::new(connection(&self.pool).await?), Transaction::ToBegin))
     }
 
     /// One statement on its own (in a transaction of its own).
     pub(crate) async fn fetch_one(&self, sql: &str) -> Result<tokio_postgres::Row, Error> {
-        let client = self.connection().await?;
+        let client = connection(&self.pool).await?;
         let statement = client.prepare_cached(sql).await.map_err(crate::db_error)?;
         client.query_one(&statement, &[]).await.map_err(crate::db_error)
     }
