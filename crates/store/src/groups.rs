@@ -258,7 +258,7 @@ impl Store {
     ) -> Result<Vec<Result<Member, Error>>, Error> {
         actor.ensure_can_manage_groups()?;
         let account = actor.account_id;
-        let mut conn = self.write.acquire().await.map_err(db_error)?;
+        let mut conn = self.writing().await?;
         let group = group_in(&mut conn, account, group_id).await?;
         drop(conn);
         if if_match.is_some_and(|tags| !tags.contains(&group.version.to_string())) {
@@ -296,7 +296,7 @@ impl Store {
         sqlx::query("UPDATE groups SET version = version + 1, updated_at = $1 WHERE id = $2")
             .bind(Timestamp::now().0)
             .bind(group_id)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+            .execute(&mut *self.writing().await?)
             .await
             .map_err(db_error)?;
         Ok(results)

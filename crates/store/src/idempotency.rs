@@ -40,7 +40,7 @@ impl Store {
             .bind(key)
             .bind(fingerprint)
             .bind(now.0)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+            .execute(&mut *self.writing().await?)
             .await;
             match inserted {
                 Ok(_) => return Ok(IdempotencyStart::New),
@@ -53,7 +53,7 @@ impl Store {
             )
             .bind(scope)
             .bind(key)
-            .fetch_optional(&mut *self.write.acquire().await.map_err(db_error)?)
+            .fetch_optional(&mut *self.writing().await?)
             .await
             .map_err(db_error)?;
             let Some(row) = row else { continue };
@@ -94,7 +94,7 @@ impl Store {
         .bind(body)
         .bind(scope)
         .bind(key)
-        .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+        .execute(&mut *self.writing().await?)
         .await
         .map(drop)
         .map_err(db_error)
@@ -112,7 +112,7 @@ impl Store {
         .bind(scope)
         .bind(key)
         .bind(created)
-        .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+        .execute(&mut *self.writing().await?)
         .await
         .map(drop)
         .map_err(db_error)
@@ -121,22 +121,17 @@ impl Store {
     /// Forgets expired idempotency keys, and tokens and sessions that expired a day ago.
     pub async fn purge_expired(&self) -> Result<(), Error> {
         let cutoff = Timestamp::now().plus_seconds(-IDEMPOTENCY_TTL_SECONDS).0;
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(cutoff)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
-            .await
-            .map_err(db_error)?;
-        sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
-            .bind(cutoff)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
-            .await
-            .map_err(db_error)?;
+        let mut conn = self.writing().await?;
+        for sql in [
+            "DELETE FROM idempotency_keys WHERE created_at < $1",
+            "DELETE FROM access_tokens WHERE expires_at < $1",
+            "DELETE FROM sessions WHERE expires_at < $1",
+        ] {
+            sqlx::query(sql).bind(cutoff).execute(&mut *conn).await.map_err(db_error)?;
+        }
+        // It takes the write connection itself.
+        drop(conn);
         self.purge_rate_counters(Timestamp::now().0 / 1_000_000).await?;
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(cutoff)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
-            .await
-            .map_err(db_error)?;
         Ok(())
     }
 }

@@ -352,9 +352,14 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.read).await.map(drop).map_err(db_error)
     }
 
+    /// The sqlx write connection (on SQLite, with the turn to write).
+    pub(crate) async fn writing(&self) -> Result<writer::Writing<sqlx::pool::PoolConnection<sqlx::Any>>, Error> {
+        self.write.acquire().await.map_err(db_error)
+    }
+
     /// Runs one administrative statement (tests create and drop databases with it).
     pub async fn execute_admin(&self, sql: &str) -> Result<(), Error> {
-        let mut conn = self.write.acquire().await.map_err(db_error)?;
+        let mut conn = self.writing().await?;
         sqlx::raw_sql(sql).execute(&mut *conn).await.map(drop).map_err(db_error)
     }
 

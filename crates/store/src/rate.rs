@@ -19,7 +19,7 @@ impl Store {
     pub async fn purge_rate_counters(&self, now: i64) -> Result<(), Error> {
         sqlx::query("DELETE FROM rate_counters WHERE window_end < $1")
             .bind(now)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+            .execute(&mut *self.writing().await?)
             .await
             .map(drop)
             .map_err(db_error)

@@ -92,7 +92,7 @@ impl Store {
         )
         .bind(name)
         .bind(Timestamp::now().0)
-        .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+        .execute(&mut *self.writing().await?)
         .await
         .map_err(db_error)?;
         Ok(done.rows_affected() == 1)
@@ -113,7 +113,7 @@ impl Store {
         .bind(csrf_hash)
         .bind(Timestamp::now().0)
         .bind(expires_at.0)
-        .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+        .execute(&mut *self.writing().await?)
         .await
         .map(drop)
         .map_err(db_error)
@@ -144,7 +144,7 @@ impl Store {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(token_hash)
             .bind(Timestamp::now().0)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+            .execute(&mut *self.writing().await?)
             .await
             .map(drop)
             .map_err(db_error)

@@ -13,7 +13,7 @@ impl Store {
             .bind(user.to_string())
             .bind(Timestamp::now().0)
             .bind(expires_at.0)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+            .execute(&mut *self.writing().await?)
             .await
             .map(drop)
             .map_err(db_error)
@@ -41,7 +41,7 @@ impl Store {
         sqlx::query("UPDATE access_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(token_hash)
             .bind(Timestamp::now().0)
-            .execute(&mut *self.write.acquire().await.map_err(db_error)?)
+            .execute(&mut *self.writing().await?)
             .await
             .map(drop)
             .map_err(db_error)
