@@ -104,8 +104,9 @@ async fn change_in<C: Conn>(
     if if_match.is_some_and(|tags| !tags.contains(&content_tag(&current))) {
         return Err(Error::PreconditionFailed);
     }
-    // The writes go out together, with `COMMIT` (no failure of theirs is
-    // told apart: any fails the request).
+    // The writes go out together, with `COMMIT` where this transaction is
+    // the connection's own (no failure of theirs is told apart: any fails
+    // the request).
     conn.hold_writes();
     match change {
         CustomChange::Put(items) => {
