@@ -154,15 +154,15 @@ struct TokenArgs {
 /// jemalloc serves Rust's allocations and, unprefixed, SQLite's. glibc's
 /// malloc cost a settings PUT a fifth of the runtime threads' time (arena
 /// locks shared with the writer thread, and consolidating freed chunks);
-/// jemalloc's per-thread caches execute 10-23 % fewer instructions per
-/// request (callgrind; `bench/README.md`).
+/// with jemalloc's per-thread caches a request executes 15-29 % fewer
+/// instructions (callgrind; `bench/README.md`).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's settings, read at its first allocation. Its defaults (eight
-/// arenas on two cores, freed pages kept ten seconds) held about 6 MB
-/// more at the peak than these, against a 100 MB target for the process;
-/// `MALLOC_CONF` overrides them.
+/// arenas on two cores, freed pages kept ten seconds) reached 98 MB at the
+/// peak of a 1,000,000-user benchmark, against 95-96 MB with these and a
+/// 100 MB target for the process; `MALLOC_CONF` overrides them.
 #[used]
 #[export_name = "malloc_conf"]
 static MALLOC_CONF: &[u8; 47] = b"narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
