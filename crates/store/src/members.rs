@@ -426,17 +426,21 @@ async fn create_all_new<C: Conn>(
     actor: &Actor,
     items: &[NewMember],
 ) -> Result<Option<Vec<Member>>, Error> {
-    // Parameters per statement: sqlx looks each one up by name in SQLite
+    // Parameters per statement. sqlx looks each one up by name in SQLite
     // (when the writer thread does not run it), which costs in proportion to
-    // the statement's parameters, so many small statements beat one huge one.
+    // the statement's parameters, so there many small statements beat one
+    // huge one. PostgreSQL takes up to 65,535, and each statement is a parse,
+    // a plan and an execution of its own, so the rows of a fixed width go in
+    // one statement each (custom settings, of any number per user, do not).
     const PARAMS: usize = 400;
+    let most = if conn.single_writer() { PARAMS } else { 9_000 };
     let now = Timestamp::now();
     let emails: std::collections::HashSet<String> = items.iter().map(|n| n.email.normalized()).collect();
     if emails.len() != items.len() {
         return Ok(None);
     }
     let emails: Vec<String> = emails.into_iter().collect();
-    for chunk in emails.chunks(PARAMS) {
+    for chunk in emails.chunks(most) {
         let mut p = Params::default();
         let sql = format!("SELECT COUNT(*) AS n FROM users WHERE email_norm IN ({})", p.list(chunk.len()));
         if conn.fetch_count(&sql, chunk.iter().map(Arg::from).collect()).await? > 0 {
@@ -470,12 +474,12 @@ async fn create_all_new<C: Conn>(
     }
     let identities: Vec<(&Identity, Option<&str>)> =
         members.iter().zip(items).map(|(m, new)| (&m.user, password_of(new))).collect();
-    for chunk in identities.chunks(PARAMS / 18) {
+    for chunk in identities.chunks(most / 18) {
         insert_identities(conn, chunk).await.map_err(db_error)?;
     }
     let memberships: Vec<MembershipRow> =
         members.iter().map(|m| (m.user.id, m.membership_id, m.status, m.profile.id, to_json(&m.settings))).collect();
-    for chunk in memberships.chunks(PARAMS / 8) {
+    for chunk in memberships.chunks(most / 8) {
         let first = reserve_positions(conn, actor.account_id, chunk.len()).await?;
         insert_memberships(conn, actor.account_id, chunk, first, now).await.map_err(db_error)?;
     }
