@@ -156,6 +156,7 @@ struct TokenArgs {
 /// locks shared with the writer thread, and consolidating freed chunks);
 /// with jemalloc's per-thread caches a request executes 15-29 % fewer
 /// instructions (callgrind; `bench/README.md`).
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -163,6 +164,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// arenas on two cores, freed pages kept ten seconds) reached 98 MB at the
 /// peak of a 1,000,000-user benchmark, against 95-96 MB with these and a
 /// 100 MB target for the process; `MALLOC_CONF` overrides them.
+#[cfg(not(target_env = "msvc"))]
 #[used]
 #[export_name = "malloc_conf"]
 static MALLOC_CONF: &[u8; 47] = b"narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
