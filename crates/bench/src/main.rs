@@ -148,34 +148,9 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn request(
-    http: &Client,
-    method: Method,
-    url: &str,
-    token: &str,
-    body: Option<&Value>,
-    group: bool,
-) -> reqwest::RequestBuilder {
-    let mut req = http.request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    if group {
-        req = req.header("X-DocuSign-User-Settings-Key", GROUP);
-    }
-    req
-}
-
 /// A request of the set-up: its JSON answer, or the error it got.
-async fn call(
-    http: &Client,
-    method: Method,
-    url: &str,
-    token: &str,
-    body: Option<&Value>,
-    group: bool,
-) -> anyhow::Result<Value> {
-    let r = request(http, method, url, token, body, group).send().await?;
+async fn call(http: &Client, authorization: &HeaderValue, load: Load) -> anyhow::Result<Value> {
+    let r = request(http, authorization, load).send().await?;
     let status = r.status();
     let text = r.text().await?;
     if !status.is_success() {
@@ -206,9 +181,7 @@ impl Load {
     }
 }
 
-/// Sends a request of the load phase: the body is read (the whole response
-/// is timed) but not parsed.
-async fn send(http: &Client, authorization: &HeaderValue, load: Load) -> bool {
+fn request(http: &Client, authorization: &HeaderValue, load: Load) -> reqwest::RequestBuilder {
     let mut req = http.request(load.method, load.url).header(AUTHORIZATION, authorization.clone());
     if let Some(body) = load.body {
         req = req.header(CONTENT_TYPE, "application/json").body(body);
@@ -216,7 +189,13 @@ async fn send(http: &Client, authorization: &HeaderValue, load: Load) -> bool {
     if load.group {
         req = req.header("X-DocuSign-User-Settings-Key", GROUP);
     }
-    match req.send().await {
+    req
+}
+
+/// Sends a request of the load phase: the body is read (the whole response
+/// is timed) but not parsed.
+async fn send(http: &Client, authorization: &HeaderValue, load: Load) -> bool {
+    match request(http, authorization, load).send().await {
         Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
         Err(_) => false,
     }
@@ -292,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
     // Seed through the public API: bulk creates of 500, four in flight at
     // any time (a new one starts as soon as the oldest is answered).
     let seeding = Instant::now();
+    let create = Url::parse(&format!("{api}/users"))?;
     let batches = args.users.div_ceil(500);
     let mut ids: Vec<String> = Vec::with_capacity(args.users);
     let mut pending = std::collections::VecDeque::new();
@@ -304,9 +284,9 @@ async fn main() -> anyhow::Result<()> {
                        "userSettings": {"locale": "fr"}, "customSettings": [{"name": "team", "value": "blue"}]})
             })
             .collect();
-        let (http, url, token) = (http.clone(), format!("{api}/users"), token.clone());
+        let (http, authorization, create) = (http.clone(), authorization.clone(), create.clone());
         pending.push_back(tokio::spawn(async move {
-            call(&http, Method::POST, &url, &token, Some(&json!({"newUsers": users})), false).await
+            call(&http, &authorization, Load::json(Method::POST, &create, &json!({"newUsers": users}), false)).await
         }));
         while pending.len() == 4 || (b + 1 == batches && !pending.is_empty()) {
             let created = pending.pop_front().expect("a pending batch").await??;
@@ -318,11 +298,6 @@ async fn main() -> anyhow::Result<()> {
     let seed_seconds = seeding.elapsed().as_secs_f64();
     // The sample the per-user scenarios cycle over, each with a grouped custom setting.
     let sample: Arc<Vec<String>> = Arc::new(ids.iter().step_by((ids.len() / 1000).max(1)).cloned().collect());
-    for id in sample.iter() {
-        let body = json!({"customSettings": [{"name": "color", "value": "red"}]});
-        call(&http, Method::PUT, &format!("{api}/users/{id}/custom_settings"), &token, Some(&body), true).await?;
-    }
-
     // Each per-user scenario's URLs, one per user of the sample, parsed once.
     let urls = |suffix: &str| -> anyhow::Result<Arc<Vec<Url>>> {
         let parsed = sample.iter().map(|id| Url::parse(&format!("{api}/users/{id}{suffix}")));
@@ -330,6 +305,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let url = |u: String| Url::parse(&u);
     let (users, settings, custom) = (urls("")?, urls("/settings")?, urls("/custom_settings")?);
+    let body = json!({"customSettings": [{"name": "color", "value": "red"}]});
+    for url in custom.iter() {
+        call(&http, &authorization, Load::json(Method::PUT, url, &body, true)).await?;
+    }
     let created = Arc::new(AtomicU64::new(0));
     let last = args.users.saturating_sub(99);
     let scenarios: Vec<(&'static str, Step)> = vec![
