@@ -162,12 +162,13 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's settings, read at its first allocation. Its defaults (eight
 /// arenas on two cores, freed pages kept ten seconds) reached 98 MB at the
-/// peak of a 1,000,000-user benchmark, against 95-96 MB with these and a
-/// 100 MB target for the process; `MALLOC_CONF` overrides them.
+/// peak of a 1,000,000-user benchmark, two arenas 95-96 MB, and one arena
+/// 92-93 MB, as fast (the per-thread caches take most allocations), against
+/// a 100 MB target for the process; `MALLOC_CONF` overrides them.
 #[cfg(not(target_env = "msvc"))]
 #[used]
 #[export_name = "malloc_conf"]
-static MALLOC_CONF: &[u8; 47] = b"narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+static MALLOC_CONF: &[u8; 47] = b"narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 fn main() -> ExitCode {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime").block_on(run())
