@@ -159,10 +159,10 @@ async fn call(http: &Client, authorization: &HeaderValue, load: Load) -> anyhow:
     Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
 }
 
-/// A request of the load phase, made ready before it is timed: its URL
-/// parsed and its body serialized once, not per request (parsing the URL,
-/// host included, took a tenth of the load generator's time, and it shares
-/// the CPU with the server).
+/// A request, made ready before it is sent: in the load phase, before it is
+/// timed, with its URL parsed and its fixed body serialized once, not per
+/// request (parsing the URL, host included, took a tenth of the load
+/// generator's time, and it shares the CPU with the server).
 #[derive(Clone)]
 struct Load {
     method: Method,
@@ -296,14 +296,13 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let seed_seconds = seeding.elapsed().as_secs_f64();
-    // The sample the per-user scenarios cycle over, each with a grouped custom setting.
-    let sample: Arc<Vec<String>> = Arc::new(ids.iter().step_by((ids.len() / 1000).max(1)).cloned().collect());
-    // Each per-user scenario's URLs, one per user of the sample, parsed once.
+    // The per-user scenarios' URLs, parsed once: one per user of the sample
+    // they cycle over, each user with a grouped custom setting.
     let urls = |suffix: &str| -> anyhow::Result<Arc<Vec<Url>>> {
-        let parsed = sample.iter().map(|id| Url::parse(&format!("{api}/users/{id}{suffix}")));
+        let sample = ids.iter().step_by((ids.len() / 1000).max(1));
+        let parsed = sample.map(|id| Url::parse(&format!("{api}/users/{id}{suffix}")));
         Ok(Arc::new(parsed.collect::<Result<_, _>>()?))
     };
-    let url = |u: String| Url::parse(&u);
     let (users, settings, custom) = (urls("")?, urls("/settings")?, urls("/custom_settings")?);
     let body = json!({"customSettings": [{"name": "color", "value": "red"}]});
     for url in custom.iter() {
@@ -313,7 +312,7 @@ async fn main() -> anyhow::Result<()> {
     let last = args.users.saturating_sub(99);
     let scenarios: Vec<(&'static str, Step)> = vec![
         ("healthz", {
-            let load = Load::get(&url(format!("{base}/healthz"))?, false);
+            let load = Load::get(&Url::parse(&format!("{base}/healthz"))?, false);
             Arc::new(move |_| load.clone())
         }),
         ("get_user", Arc::new(move |i| Load::get(pick(&users, i), false))),
@@ -341,7 +340,7 @@ async fn main() -> anyhow::Result<()> {
             })
         }),
         ("bulk_put_100", {
-            let (url, ids) = (url(format!("{api}/users"))?, Arc::new(ids.clone()));
+            let (url, ids) = (create.clone(), Arc::new(ids.clone()));
             Arc::new(move |i| {
                 let start = (i as usize * 100) % ids.len().max(1);
                 let users: Vec<Value> = ids
@@ -355,21 +354,20 @@ async fn main() -> anyhow::Result<()> {
             })
         }),
         ("list_first", {
-            let load = Load::get(&url(format!("{api}/users?count=100"))?, false);
+            let load = Load::get(&Url::parse(&format!("{api}/users?count=100"))?, false);
             Arc::new(move |_| load.clone())
         }),
         ("list_last", {
-            let load = Load::get(&url(format!("{api}/users?count=100&start_position={last}"))?, false);
+            let load = Load::get(&Url::parse(&format!("{api}/users?count=100&start_position={last}"))?, false);
             Arc::new(move |_| load.clone())
         }),
         ("bulk_create_500", {
-            let url = url(format!("{api}/users"))?;
             Arc::new(move |_| {
                 let b = created.fetch_add(1, Ordering::Relaxed);
                 let users: Vec<Value> = (0..500)
                     .map(|k| json!({"userName": "New", "email": format!("new{b}-{k}@bench.example")}))
                     .collect();
-                Load::json(Method::POST, &url, &json!({"newUsers": users}), false)
+                Load::json(Method::POST, &create, &json!({"newUsers": users}), false)
             })
         }),
     ];
