@@ -42,12 +42,8 @@ pub(crate) const MEMBER_SELECT: &str = member_select!();
 /// Writes a member's settings (`$1`) if its version is still `$5`, which it
 /// is wherever the member was read locked or by the single writer. (A
 /// settings PUT alone writes by the row's key instead: `set_settings`.)
-macro_rules! update_settings_sql {
-    () => {
-        "UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 \
-         WHERE account_id = $3 AND user_id = $4 AND version = $5"
-    };
-}
+const UPDATE_SETTINGS: &str = "UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 \
+     WHERE account_id = $3 AND user_id = $4 AND version = $5";
 
 /// [`MEMBER_SELECT`] with `others`: how many other accounts the member's
 /// identity belongs to.
@@ -602,7 +598,7 @@ async fn apply_update<C: Conn>(
         let mut settings = current.settings.clone();
         settings.apply(change, &current.profile.caps, actor.caps.manage_users, actor.user_id, now)?;
         conn.execute(
-            update_settings_sql!(),
+            UPDATE_SETTINGS,
             args![to_json(&settings), now.0, actor.account_id.0, user_id.to_string(), current.version],
         )
         .await
