@@ -26,7 +26,7 @@ pub fn new_token() -> String {
 /// a fast hash is enough; looking it up by hash means no secret is compared
 /// byte by byte in Roster.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    const_hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Checks an email and password: the user, if it may act in some account.

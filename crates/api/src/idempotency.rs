@@ -63,7 +63,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     for piece in [parts.method.as_str().as_bytes(), b"\n", parts.uri.to_string().as_bytes(), b"\n", &bytes] {
         hasher.update(piece);
     }
-    let fingerprint = hex::encode(hasher.finalize());
+    let fingerprint = const_hex::encode(hasher.finalize());
 
     match state.store.idempotency_begin(&scope, &key, &fingerprint).await {
         Err(e) => ApiError::from(e).into_response(),

@@ -6,5 +6,5 @@ use sha2::{Digest, Sha256};
 
 pub fn content_tag(value: &impl Serialize) -> String {
     let json = serde_json::to_vec(value).expect("domain values always serialize");
-    hex::encode(&Sha256::digest(&json)[..10])
+    const_hex::encode(&Sha256::digest(&json)[..10])
 }
