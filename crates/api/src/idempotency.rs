@@ -59,8 +59,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
+    // Without the DocuSign prefix: a retry under the other one is the same request.
+    let uri = parts.uri.to_string();
+    let target = crate::docusign::unprefixed(&uri);
     let mut hasher = Sha256::new();
-    for piece in [parts.method.as_str().as_bytes(), b"\n", parts.uri.to_string().as_bytes(), b"\n", &bytes] {
+    for piece in [parts.method.as_str().as_bytes(), b"\n", target.as_bytes(), b"\n", &bytes] {
         hasher.update(piece);
     }
     let fingerprint = const_hex::encode(hasher.finalize());

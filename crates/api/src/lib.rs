@@ -99,11 +99,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     let idempotent = axum::middleware::from_fn_with_state(state.clone(), idempotency::guard);
-    let mut docusign = docusign::routes().route_layer(idempotent.clone());
-    // Off by default, and then not a layer every request goes through.
-    if state.config.rate_limits.enabled() {
-        docusign = docusign.route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit));
-    }
+    let docusign_under = |prefix| {
+        let routes = docusign::routes(prefix).route_layer(idempotent.clone());
+        // Off by default, and then not a layer every request goes through.
+        if state.config.rate_limits.enabled() {
+            routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit))
+        } else {
+            routes
+        }
+    };
     let (app, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -111,8 +115,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::userinfo))
         .routes(routes!(openapi::document))
-        .nest("/restapi/v2.1", docusign.clone())
-        .nest("/v2.1", docusign)
+        .merge(docusign_under(docusign::PREFIXES[0]))
+        .merge(docusign_under(docusign::PREFIXES[1]))
         .merge(akana::routes().route_layer(idempotent))
         .split_for_parts();
     let _ = state.openapi.set(openapi::finish(api, &state.config.tenant));

@@ -39,6 +39,25 @@ async fn a_retried_create_replays_the_first_answer_and_creates_once() {
 }
 
 #[tokio::test]
+async fn a_retry_under_the_other_docusign_prefix_is_the_same_request() {
+    let app = TestApp::spawn().await;
+    let body = json!({"newUsers": [{"userName": "Ann", "email": "ann@example.com"}]});
+    let (s1, _, first) = post_with_key(&app, &app.admin_token, "create-ann-2", &body).await;
+    let r = app
+        .http
+        .post(app.url(&format!("/v2.1/accounts/{}/users", app.account_id)))
+        .bearer_auth(&app.admin_token)
+        .header("Idempotency-Key", "create-ann-2")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((s1, r.status()), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(r.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap().to_owned()).as_deref(), Some("true"));
+    assert_eq!(r.json::<Value>().await.unwrap(), first);
+}
+
+#[tokio::test]
 async fn the_same_key_with_another_body_is_refused() {
     let app = TestApp::spawn().await;
     let a = json!({"newUsers": [{"userName": "Ann", "email": "ann@example.com"}]});
