@@ -14,13 +14,15 @@ mod oauth;
 mod openapi;
 pub mod rate_limit;
 
+use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, StatusCode};
-use axum::Router;
+use axum::response::{IntoResponse, Response};
 use roster_store::Store;
+use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -95,8 +97,13 @@ impl AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP application: the router inside the middleware every
+/// request goes through. That middleware wraps the router once, as one
+/// service, not each route (`Router::layer`), which boxed each request's
+/// future again at every layer.
+pub fn router(
+    state: AppState,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync + 'static {
     let timeout = state.config.request_timeout;
     let idempotent = axum::middleware::from_fn_with_state(state.clone(), idempotency::guard);
     let docusign_under = |prefix| {
@@ -121,18 +128,20 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     let _ = state.openapi.set(openapi::finish(api, &state.config.tenant));
     let invalidate_caches = axum::middleware::from_fn_with_state(state.clone(), invalidate_caches);
-    app.fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(invalidate_caches)
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(CatchPanicLayer::new())
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+    let app = app.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state);
+    // The first layer is the outermost.
+    ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(invalidate_caches)
+        .service(app)
 }
 
 /// When a request that may have written ends, even cut short by a timeout,
