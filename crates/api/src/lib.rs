@@ -120,15 +120,11 @@ pub fn router(
 ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync + 'static {
     let timeout = state.config.request_timeout;
     let idempotent = axum::middleware::from_fn_with_state(state.clone(), idempotency::guard);
-    let docusign_under = |prefix| {
-        let routes = docusign::routes(prefix).route_layer(idempotent.clone());
-        // Off by default, and then not a layer every request goes through.
-        if state.config.rate_limits.enabled() {
-            routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit))
-        } else {
-            routes
-        }
-    };
+    let mut docusign = docusign::routes().route_layer(idempotent.clone());
+    // Off by default, and then not a layer every request goes through.
+    if state.config.rate_limits.enabled() {
+        docusign = docusign.route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit));
+    }
     let (app, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -136,8 +132,7 @@ pub fn router(
         .routes(routes!(oauth::revoke))
         .routes(routes!(oauth::userinfo))
         .routes(routes!(openapi::document))
-        .merge(docusign_under(docusign::PREFIXES[0]))
-        .merge(docusign_under(docusign::PREFIXES[1]))
+        .merge(docusign)
         .merge(akana::routes().route_layer(idempotent))
         .split_for_parts();
     let _ = state.openapi.set(openapi::finish(api, &state.config.tenant));

@@ -17,13 +17,18 @@ use crate::AppState;
 
 /// The prefixes the DocuSign routes are served under: the real service's,
 /// and the shorter one some clients use.
-pub const PREFIXES: [&str; 2] = ["/restapi/v2.1", "/v2.1"];
+const PREFIXES: [&str; 2] = ["/restapi/v2.1", "/v2.1"];
 
-/// Every DocuSign route under `prefix`, registered once for the router and
-/// the OpenAPI document. The prefix is part of each route's path rather than
-/// a `nest`: a nested router rebuilds every request's URI without its
-/// prefix, about 4,000 instructions a request (a fifteenth of a GET).
-pub fn routes(prefix: &str) -> OpenApiRouter<AppState> {
+/// Every DocuSign route under each of [`PREFIXES`], registered once for the
+/// router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    PREFIXES.into_iter().fold(OpenApiRouter::new(), |all, prefix| all.merge(routes_under(prefix)))
+}
+
+/// The prefix is part of each route's path rather than a `nest`: a nested
+/// router rebuilds every request's URI without its prefix, about 4,000
+/// instructions a request (a fifteenth of a GET).
+fn routes_under(prefix: &str) -> OpenApiRouter<AppState> {
     let under = |(schemas, mut paths, handlers): UtoipaMethodRouter<AppState>| {
         let unprefixed = std::mem::take(&mut paths.paths);
         paths.paths = unprefixed.into_iter().map(|(path, item)| (format!("{prefix}{path}"), item)).collect();
