@@ -40,6 +40,11 @@ struct Args {
     /// measure queueing behind the single writer instead.
     #[arg(long, default_value_t = 1)]
     heavy_connections: usize,
+    /// Threads of the load generator. One, as `wrk -t1 -c64` measured the
+    /// targets' reference figures: the generator then takes at most one of
+    /// the machine's cores, and the server has the rest.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Seconds per scenario.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
@@ -76,6 +81,7 @@ struct Report {
     users: usize,
     connections: usize,
     heavy_connections: usize,
+    threads: usize,
     duration_s: f64,
     seed_seconds: f64,
     startup_ms: f64,
@@ -248,9 +254,16 @@ async fn run(
     (total, n, errors)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let runtime = match args.threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
+    };
+    runtime.block_on(bench(args))
+}
+
+async fn bench(args: Args) -> anyhow::Result<()> {
     let (db, _dir) = database(&args)?;
     let (server, _) = start(&args, &db)?;
     let http = Client::builder().pool_max_idle_per_host(args.connections.max(1)).build()?;
@@ -433,6 +446,7 @@ async fn main() -> anyhow::Result<()> {
         users: args.users,
         connections: args.connections,
         heavy_connections: args.heavy_connections,
+        threads: args.threads,
         duration_s: args.duration,
         seed_seconds,
         startup_ms: startup.as_secs_f64() * 1000.0,
