@@ -40,10 +40,10 @@ struct Args {
     /// measure queueing behind the single writer instead.
     #[arg(long, default_value_t = 1)]
     heavy_connections: usize,
-    /// Threads of the load generator. One, as `wrk -t1 -c64` measured the
-    /// targets' reference figures: the generator then takes at most one of
-    /// the machine's cores, and the server has the rest.
-    #[arg(long, default_value_t = 1)]
+    /// Threads of the load generator; 0, one per core. With 1, as `wrk -t1
+    /// -c64` measured the targets' reference figures, the generator takes at
+    /// most one core and the server has the rest.
+    #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Seconds per scenario.
     #[arg(long, default_value_t = 5.0)]
@@ -257,7 +257,8 @@ async fn run(
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let runtime = match args.threads {
-        0 | 1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        0 => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+        1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
         n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
     };
     runtime.block_on(bench(args))
