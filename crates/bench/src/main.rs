@@ -40,11 +40,11 @@ struct Args {
     /// measure queueing behind the single writer instead.
     #[arg(long, default_value_t = 1)]
     heavy_connections: usize,
-    /// Threads of the load generator; 0, one per core. With 1, as `wrk -t1
-    /// -c64` measured the targets' reference figures, the generator takes at
-    /// most one core and the server has the rest.
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    /// Threads of the load generator (default: one per core). With 1, as
+    /// `wrk -t1 -c64` measured the targets' reference figures, the generator
+    /// takes at most one core and the server has the rest.
+    #[arg(long)]
+    threads: Option<usize>,
     /// Seconds per scenario.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
@@ -256,15 +256,18 @@ async fn run(
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let runtime = match args.threads {
-        0 => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
-        1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
-        n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut runtime = match threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     };
-    runtime.block_on(bench(args))
+    if threads > 1 {
+        runtime.worker_threads(threads);
+    }
+    runtime.enable_all().build()?.block_on(bench(args, threads))
 }
 
-async fn bench(args: Args) -> anyhow::Result<()> {
+async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
     let (db, _dir) = database(&args)?;
     let (server, _) = start(&args, &db)?;
     let http = Client::builder().pool_max_idle_per_host(args.connections.max(1)).build()?;
@@ -447,7 +450,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         users: args.users,
         connections: args.connections,
         heavy_connections: args.heavy_connections,
-        threads: args.threads,
+        threads,
         duration_s: args.duration,
         seed_seconds,
         startup_ms: startup.as_secs_f64() * 1000.0,
