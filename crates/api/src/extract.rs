@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
 use roster_domain::ids::{AccountRef, UserId};
 use roster_domain::model::{Account, Timestamp};
@@ -15,12 +16,36 @@ use roster_domain::Error;
 use serde::de::DeserializeOwned;
 
 use crate::auth::token_hash;
-use crate::cache::RequestView;
+use crate::cache::{written, RequestView, Written};
 use crate::error::ApiError;
 use crate::AppState;
 
 /// Largest request body Roster reads.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The rejection of Roster's extractors, in either surface's error shape: a
+/// request refused before its handler ran, so it wrote nothing and leaves
+/// the read caches as they are.
+#[derive(Debug)]
+pub struct Refused<E = ApiError>(pub E);
+
+impl<E> From<E> for Refused<E> {
+    fn from(e: E) -> Self {
+        Refused(e)
+    }
+}
+
+impl From<Error> for Refused {
+    fn from(e: Error) -> Self {
+        Refused(e.into())
+    }
+}
+
+impl<E: IntoResponse> IntoResponse for Refused<E> {
+    fn into_response(self) -> Response {
+        written(Written::Nothing, self.0.into_response())
+    }
+}
 
 /// Reads at most [`BODY_LIMIT`] bytes; a larger body is refused with 413
 /// as soon as it is known to be larger, without buffering the rest.
@@ -59,9 +84,9 @@ pub fn media_type_is(headers: &HeaderMap, accepted: &[&str]) -> bool {
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Refused> {
         let (parts, body) = req.into_parts();
         let bytes = read_body(&parts.headers, body).await?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
@@ -70,9 +95,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "INVALID_CONTENT_TYPE",
                 "The request body must be JSON, sent with 'Content-Type: application/json'.",
-            ));
+            )
+            .into());
         }
-        parse_json(bytes).map(JsonBody).map_err(ApiError::bad_body)
+        parse_json(bytes).map(JsonBody).map_err(|e| ApiError::bad_body(e).into())
     }
 }
 
@@ -101,9 +127,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 pub struct QueryParams(pub HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Refused> {
         let q = parts.uri.query().unwrap_or_default();
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).map_err(|e| {
             ApiError::http(StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER", format!("Malformed query string: {e}"))
@@ -144,9 +170,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
         let token = bearer_token(&parts.headers).ok_or(Error::InvalidToken)?;
         let hash = token_hash(token);
         let view = RequestView::default();
@@ -170,9 +196,9 @@ pub struct InAccount {
 }
 
 impl FromRequestParts<AppState> for InAccount {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let account_ref: AccountRef = PathParams::from_request_parts(parts, state).await?.get("accountId").parse()?;
         let key = (caller.user_id, account_ref);
@@ -186,9 +212,9 @@ impl FromRequestParts<AppState> for InAccount {
 pub struct PathParams(pub Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathParams {
-    type Rejection = ApiError;
+    type Rejection = Refused;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refused> {
         let raw = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::http(StatusCode::BAD_REQUEST, "INVALID_REQUEST_PARAMETER", e.body_text()))?;

@@ -33,6 +33,7 @@ use utoipa_axum::routes;
 
 use crate::cache::Written;
 use crate::error::ApiError;
+use crate::extract::Refused;
 
 /// Settings the HTTP layer needs.
 #[derive(Debug, Clone)]
@@ -195,14 +196,18 @@ impl Drop for WriteEnd {
     }
 }
 
-async fn not_found(req: Request) -> ApiError {
-    ApiError::http(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", format!("No resource at {}.", req.uri().path()))
+async fn not_found(req: Request) -> Refused {
+    Refused(ApiError::http(
+        StatusCode::NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        format!("No resource at {}.", req.uri().path()),
+    ))
 }
 
-async fn method_not_allowed(req: Request) -> ApiError {
-    ApiError::http(
+async fn method_not_allowed(req: Request) -> Refused {
+    Refused(ApiError::http(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
         format!("{} is not allowed on {}.", req.method(), req.uri().path()),
-    )
+    ))
 }

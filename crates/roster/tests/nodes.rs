@@ -16,7 +16,7 @@ struct Nodes {
     http: reqwest::Client,
     account: String,
     token: String,
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl Nodes {
@@ -28,7 +28,7 @@ impl Nodes {
         let http = reqwest::Client::new();
         let token = token(&http, &a.base).await;
         let account = first_account(&http, &b.base, &token).await;
-        Some(Nodes { a, b, http, account, token, _db: db })
+        Some(Nodes { a, b, http, account, token, db })
     }
 
     fn users(&self, node: &Serve) -> String {
@@ -143,4 +143,76 @@ async fn concurrent_creates_of_one_email_on_two_nodes_create_it_once() {
         errors.sort();
         assert_eq!(errors, [None, Some("USER_ALREADY_EXISTS_IN_ACCOUNT".to_owned())], "round {round}");
     }
+}
+
+/// The database's change counters (`last_value` and `is_called` of each
+/// sequence): what tells every node that its cached reads may be stale.
+async fn counters(db: &sqlx::PgPool) -> ((i64, bool), (i64, bool)) {
+    let (every, every_called, auth, auth_called): (i64, bool, i64, bool) =
+        sqlx::query_as("SELECT c.last_value, c.is_called, a.last_value, a.is_called FROM changes c, auth_changes a")
+            .fetch_one(db)
+            .await
+            .unwrap();
+    ((every, every_called), (auth, auth_called))
+}
+
+#[tokio::test]
+async fn refused_requests_leave_every_nodes_caches_alone() {
+    let Some(n) = Nodes::start().await else { return };
+    let db = sqlx::PgPool::connect(&n.db.url).await.unwrap();
+    let created: Value = n
+        .http
+        .post(n.users(&n.a))
+        .bearer_auth(&n.token)
+        .json(&json!({"newUsers": [{"userName": "Ann", "email": "ann@example.com"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user = format!("{}/{}", n.users(&n.a), created["newUsers"][0]["userId"].as_str().unwrap());
+    let (settings, custom) = (format!("{user}/settings"), format!("{user}/custom_settings"));
+    let put = |url: &str, body: Value| n.http.put(url).bearer_auth(&n.token).json(&body);
+
+    // A settings write moves the counter of every write, not authentication's.
+    let before = counters(&db).await;
+    assert_eq!(put(&settings, json!({"locale": "fr"})).send().await.unwrap().status(), StatusCode::OK);
+    let after = counters(&db).await;
+    assert_ne!(after.0, before.0);
+    assert_eq!(after.1, before.1);
+
+    // Requests refused before anything was written move neither.
+    let refused = [
+        (put(&settings, json!({"locale": "de"})).header("If-Match", "\"stale\""), StatusCode::PRECONDITION_FAILED),
+        (put(&settings, json!({"templateApplyNotify": "maybe"})), StatusCode::BAD_REQUEST),
+        (
+            put(&custom, json!({"customSettings": [{"name": "a", "value": "b"}]})).header("If-Match", "\"stale\""),
+            StatusCode::PRECONDITION_FAILED,
+        ),
+        (
+            n.http.post(n.users(&n.a)).bearer_auth("not-a-token").json(&json!({"newUsers": []})),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            n.http.put(n.users(&n.a)).bearer_auth(&n.token).body("users").header("Content-Type", "text/plain"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (n.http.post(format!("{}/v2.1/nowhere", n.a.base)).bearer_auth(&n.token), StatusCode::NOT_FOUND),
+        (
+            n.http.put(format!("{}/api/users/nobody.roster/settings", n.a.base)).json(&json!({})),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ];
+    for (request, status) in refused {
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), status, "{}", r.text().await.unwrap());
+        assert_eq!(counters(&db).await, after, "a refused request moved a change counter");
+    }
+
+    // Any other write moves both.
+    assert_eq!(put(&user, json!({"jobTitle": "CTO"})).send().await.unwrap().status(), StatusCode::OK);
+    let last = counters(&db).await;
+    assert_ne!(last.0, after.0);
+    assert_ne!(last.1, after.1);
 }

@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::token_hash;
-use crate::extract::{bearer_token, media_type_is, parse_json, read_body};
+use crate::extract::{bearer_token, media_type_is, parse_json, read_body, Refused};
 use crate::AppState;
 
 /// Every Akana route, registered once for the router and the OpenAPI document.
@@ -115,26 +115,35 @@ impl IntoResponse for AkanaError {
 
 pub type AkanaResult<T> = Result<T, AkanaError>;
 
+impl From<Error> for Refused<AkanaError> {
+    fn from(e: Error) -> Self {
+        Refused(e.into())
+    }
+}
+
 /// A JSON body in one of [`MEDIA_TYPES`] (415 otherwise).
 pub struct AkanaJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AkanaJson<T> {
-    type Rejection = AkanaError;
+    type Rejection = Refused<AkanaError>;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, AkanaError> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Refused<AkanaError>> {
         let (parts, body) = req.into_parts();
         if !media_type_is(&parts.headers, MEDIA_TYPES) {
             return Err(AkanaError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",
                 format!("Content-Type must be one of {}.", MEDIA_TYPES.join(", ")),
-            ));
+            )
+            .into());
         }
         let bytes = read_body(&parts.headers, Body::new(body)).await.map_err(|e| {
             let r = e.into_response();
             AkanaError::new(r.status(), "INVALID_REQUEST", "The request body could not be read or is too large.")
         })?;
-        parse_json(&bytes).map(AkanaJson).map_err(|m| AkanaError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", m))
+        parse_json(&bytes)
+            .map(AkanaJson)
+            .map_err(|m| AkanaError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", m).into())
     }
 }
 
@@ -203,9 +212,9 @@ impl Caller {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = AkanaError;
+    type Rejection = Refused<AkanaError>;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AkanaError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refused<AkanaError>> {
         let tenant = &state.config.tenant;
         let (user, session) = if let Some(token) = bearer_token(&parts.headers) {
             let user = state.store.token_user(&token_hash(token), Timestamp::now()).await?;
@@ -225,7 +234,8 @@ impl FromRequestParts<AppState> for Caller {
                         StatusCode::UNAUTHORIZED,
                         "CSRF_TOKEN_INVALID",
                         format!("The {} header is missing or does not match the session.", csrf_header(tenant)),
-                    ));
+                    )
+                    .into());
                 }
             }
             (session.user, Some(hash))

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::users::target_user;
-use crate::cache::{documents_only, Document, DocumentKey};
+use crate::cache::{settings_write, Document, DocumentKey};
 use crate::error::DocuSignErrors;
 use crate::error::{ApiResult, ErrorDetails};
 use crate::etag::{if_match, tagged};
@@ -136,8 +136,8 @@ pub async fn put(
     path: PathParams,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CustomSettingsIn>,
-) -> ApiResult<Response> {
-    change(state, ctx, path, headers, body, false).await
+) -> Response {
+    settings_write(change(state, ctx, path, headers, body, false).await)
 }
 
 /// `DELETE`: removes the named settings from the header's group.
@@ -148,8 +148,8 @@ pub async fn delete(
     path: PathParams,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CustomSettingsIn>,
-) -> ApiResult<Response> {
-    change(state, ctx, path, headers, body, true).await
+) -> Response {
+    settings_write(change(state, ctx, path, headers, body, true).await)
 }
 
 async fn change(
@@ -174,5 +174,5 @@ async fn change(
     let change =
         if delete { CustomChange::Delete(good.into_iter().map(|s| s.name).collect()) } else { CustomChange::Put(good) };
     let after = state.store.change_custom_settings(&ctx.actor, user, &group, change, if_match(&headers)).await?;
-    Ok(documents_only(tagged(&content_tag(&after), Json(CustomSettingsInformation { custom_settings: echo }))))
+    Ok(tagged(&content_tag(&after), Json(CustomSettingsInformation { custom_settings: echo })))
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::users::target_user;
 use super::wire::{ds_date, flag, StrBool};
-use crate::cache::{documents_only, Document, DocumentKey};
+use crate::cache::{settings_write, Document, DocumentKey};
 use crate::error::ApiResult;
 use crate::error::DocuSignErrors;
 use crate::etag::{if_match, tagged};
@@ -177,9 +177,14 @@ pub async fn put(
     path: PathParams,
     headers: HeaderMap,
     JsonBody(doc): JsonBody<Map<String, Value>>,
-) -> ApiResult<Response> {
-    let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
-    let change = from_wire(&doc, settings::USER_FIELDS, "")?;
-    let updated = state.store.update_settings(&ctx.actor, user_id, change, if_match(&headers)).await?;
-    Ok(documents_only(tagged(&updated.tag(), ())))
+) -> Response {
+    settings_write(
+        async {
+            let user_id = target_user(path.get("userId"), |id| ctx.actor.ensure_can_update_user(id))?;
+            let change = from_wire(&doc, settings::USER_FIELDS, "")?;
+            let updated = state.store.update_settings(&ctx.actor, user_id, change, if_match(&headers)).await?;
+            Ok(tagged(&updated.tag(), ()))
+        }
+        .await,
+    )
 }
