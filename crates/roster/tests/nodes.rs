@@ -34,6 +34,22 @@ impl Nodes {
     fn users(&self, node: &Serve) -> String {
         format!("{}/v2.1/accounts/{}/users", node.base, self.account)
     }
+
+    /// Creates a user through `node`; its id.
+    async fn create_user(&self, node: &Serve, name: &str, email: &str) -> String {
+        let created: Value = self
+            .http
+            .post(self.users(node))
+            .bearer_auth(&self.token)
+            .json(&json!({"newUsers": [{"userName": name, "email": email}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["newUsers"][0]["userId"].as_str().expect("created").to_owned()
+    }
 }
 
 async fn token(http: &reqwest::Client, base: &str) -> String {
@@ -57,18 +73,7 @@ async fn two_nodes_share_writes_tokens_and_versions() {
     assert_eq!(info["accounts"].as_array().unwrap().len(), 1, "{info}");
 
     // A write on A is visible on B at once, and the reverse.
-    let created: Value = n
-        .http
-        .post(n.users(&n.a))
-        .bearer_auth(&n.token)
-        .json(&json!({"newUsers": [{"userName": "Ann", "email": "ann@example.com"}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["newUsers"][0]["userId"].as_str().unwrap().to_owned();
+    let id = n.create_user(&n.a, "Ann", "ann@example.com").await;
     let on_b = format!("{}/{id}", n.users(&n.b));
     let on_a = format!("{}/{id}", n.users(&n.a));
     let r = n.http.get(&on_b).bearer_auth(&n.token).send().await.unwrap();
@@ -160,18 +165,7 @@ async fn counters(db: &sqlx::PgPool) -> ((i64, bool), (i64, bool)) {
 async fn refused_requests_leave_every_nodes_caches_alone() {
     let Some(n) = Nodes::start().await else { return };
     let db = sqlx::PgPool::connect(&n.db.url).await.unwrap();
-    let created: Value = n
-        .http
-        .post(n.users(&n.a))
-        .bearer_auth(&n.token)
-        .json(&json!({"newUsers": [{"userName": "Ann", "email": "ann@example.com"}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let user = format!("{}/{}", n.users(&n.a), created["newUsers"][0]["userId"].as_str().unwrap());
+    let user = format!("{}/{}", n.users(&n.a), n.create_user(&n.a, "Ann", "ann@example.com").await);
     let (settings, custom) = (format!("{user}/settings"), format!("{user}/custom_settings"));
     let put = |url: &str, body: Value| n.http.put(url).bearer_auth(&n.token).json(&body);
 
