@@ -12,7 +12,7 @@
 //! There are two generations. Every write bumps the documents'. The
 //! authentication entries (tokens, memberships) have their own, bumped by
 //! every write except the few whose handler marks its answer
-//! [`Written::DocumentsOnly`] ([`settings_write`]): writing a user's
+//! [`Written::DocumentsOnly`]: writing a user's
 //! settings or custom settings cannot change who a token is or what a
 //! caller may do, and without the mark a stream of such writes would send
 //! every request back to the database to authenticate. (So do the
@@ -53,7 +53,6 @@ use roster_store::{Changes, Store};
 use serde::Serialize;
 use tokio::sync::{oneshot, OnceCell};
 
-use crate::error::ApiError;
 use crate::etag::{etag, not_modified};
 
 /// Most bytes of rendered documents kept (the memory target is for the
@@ -136,11 +135,10 @@ impl ReadCache {
     /// Called when a request that may have written ends (after its commit),
     /// with what its handler said it wrote.
     pub fn invalidate(&self, scope: Written) {
-        if scope == Written::Nothing {
-            return;
-        }
-        if scope == Written::Anything {
-            self.auth_generation.fetch_add(1, Ordering::AcqRel);
+        match scope {
+            Written::Nothing => return,
+            Written::DocumentsOnly => {}
+            Written::Anything => _ = self.auth_generation.fetch_add(1, Ordering::AcqRel),
         }
         self.document_generation.fetch_add(1, Ordering::AcqRel);
     }
@@ -359,20 +357,4 @@ pub enum Written {
 pub fn written(scope: Written, mut response: Response) -> Response {
     response.extensions_mut().insert(scope);
     response
-}
-
-/// The answer of a handler whose one write is a transaction of a user's
-/// settings or custom settings: when it succeeds it wrote only those
-/// ([`Written::DocumentsOnly`]); a client error means the transaction
-/// did not commit, so nothing was written. (A server error may follow a
-/// commit whose outcome is unknown: it stays unmarked.)
-pub fn settings_write(outcome: Result<Response, ApiError>) -> Response {
-    match outcome {
-        Ok(response) => written(Written::DocumentsOnly, response),
-        Err(e) => {
-            let response = e.into_response();
-            let scope = if response.status().is_client_error() { Written::Nothing } else { Written::Anything };
-            written(scope, response)
-        }
-    }
 }

@@ -14,8 +14,9 @@ use roster_store::CustomChange;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::settings::settings_write;
 use super::users::target_user;
-use crate::cache::{settings_write, Document, DocumentKey};
+use crate::cache::{Document, DocumentKey};
 use crate::error::DocuSignErrors;
 use crate::error::{ApiResult, ErrorDetails};
 use crate::etag::{if_match, tagged};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use roster_domain::model::{Member, View};
 use roster_domain::settings::{self, Access, Field, Kind, Seal, SettingsPatch, Value as Setting};
 use roster_domain::Error;
@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::users::target_user;
 use super::wire::{ds_date, flag, StrBool};
-use crate::cache::{settings_write, Document, DocumentKey};
+use crate::cache::{written, Document, DocumentKey, Written};
 use crate::error::ApiResult;
 use crate::error::DocuSignErrors;
 use crate::etag::{if_match, tagged};
@@ -187,4 +187,20 @@ pub async fn put(
         }
         .await,
     )
+}
+
+/// The answer of a handler whose one write is a transaction of a user's
+/// settings or custom settings: when it succeeds it wrote only those
+/// ([`Written::DocumentsOnly`]); a client error means the transaction
+/// did not commit, so nothing was written. (A server error may follow a
+/// commit whose outcome is unknown: it counts as having written anything.)
+pub(super) fn settings_write(outcome: ApiResult<Response>) -> Response {
+    match outcome {
+        Ok(response) => written(Written::DocumentsOnly, response),
+        Err(e) => {
+            let response = e.into_response();
+            let scope = if response.status().is_client_error() { Written::Nothing } else { Written::Anything };
+            written(scope, response)
+        }
+    }
 }
