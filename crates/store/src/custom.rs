@@ -12,7 +12,7 @@ use sqlx::Row as _;
 use crate::accounts::parse_uuid;
 use crate::members::member_in;
 use crate::sql::{args, flushed, member_transaction, Conn, DbError, Row};
-use crate::{db_error, Params, Store};
+use crate::{db_error, Store};
 
 /// A change to one group of custom settings.
 #[derive(Clone)]
@@ -207,17 +207,15 @@ pub(crate) async fn upsert_many(
     if last.is_empty() {
         return Ok(());
     }
-    let mut p = Params::default();
-    let values: Vec<String> = last.iter().map(|_| format!("({})", p.list(5))).collect();
-    let sql = format!(
-        "INSERT INTO custom_settings (account_id, user_id, group_key, name, value) VALUES {} \
-         ON CONFLICT (account_id, user_id, group_key, name) DO UPDATE SET value = excluded.value",
-        values.join(", ")
-    );
-    let args = last
+    let rows = last
         .iter()
-        .flat_map(|(user, item)| args![account.0, user.to_string(), group, item.name.as_str(), item.value.as_str()]);
-    conn.execute(&sql, args.collect()).await
+        .map(|(user, item)| args![account.0, user.to_string(), group, item.name.as_str(), item.value.as_str()]);
+    conn.insert_rows(
+        "INSERT INTO custom_settings (account_id, user_id, group_key, name, value)",
+        rows.collect(),
+        "ON CONFLICT (account_id, user_id, group_key, name) DO UPDATE SET value = excluded.value",
+    )
+    .await
 }
 
 fn setting_from(row: &impl Row) -> Result<CustomSetting, Error> {

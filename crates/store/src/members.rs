@@ -437,9 +437,7 @@ async fn create_all_new<C: Conn>(
     }
     let emails: Vec<String> = emails.into_iter().collect();
     for chunk in emails.chunks(most) {
-        let mut p = Params::default();
-        let sql = format!("SELECT COUNT(*) AS n FROM users WHERE email_norm IN ({})", p.list(chunk.len()));
-        if conn.fetch_count(&sql, chunk.iter().map(Arg::from).collect()).await? > 0 {
+        if conn.count_among("SELECT COUNT(*) AS n FROM users WHERE email_norm", chunk.to_vec()).await? > 0 {
             return Ok(None);
         }
     }
@@ -800,15 +798,11 @@ pub(crate) async fn insert_memberships(
     first: Option<i64>,
     now: Timestamp,
 ) -> Result<(), DbError> {
-    let (columns, position) = if first.is_some() { (9, ", position") } else { (8, "") };
-    let mut p = Params::default();
-    let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(columns))).collect();
-    let sql = format!(
-        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at, settings{position}) \
-         VALUES {}",
-        values.join(", ")
+    let position = if first.is_some() { ", position" } else { "" };
+    let insert = format!(
+        "INSERT INTO memberships (account_id, user_id, membership_id, status, profile_id, added_at, updated_at, settings{position})"
     );
-    let args = rows.iter().enumerate().flat_map(|(i, (user, membership, status, profile, settings))| {
+    let rows = rows.iter().enumerate().map(|(i, (user, membership, status, profile, settings))| {
         let mut row = args![
             account.0,
             user.to_string(),
@@ -822,7 +816,7 @@ pub(crate) async fn insert_memberships(
         row.extend(first.map(|first| Arg::from(first + i as i64)));
         row
     });
-    conn.execute(&sql, args.collect()).await
+    conn.insert_rows(&insert, rows.collect(), "").await
 }
 
 pub(crate) async fn member_in(conn: &mut impl Conn, account: AccountId, user: UserId) -> Result<Option<Member>, Error> {
@@ -874,21 +868,16 @@ pub(crate) async fn insert_identity(
 /// Inserts identities, each with its password hash, with one statement (a
 /// bulk create writes hundreds).
 async fn insert_identities(conn: &mut impl Conn, rows: &[(&Identity, Option<&str>)]) -> Result<(), DbError> {
-    let mut p = Params::default();
-    let values: Vec<String> = rows.iter().map(|_| format!("({})", p.list(18))).collect();
-    let sql = format!(
-        "INSERT INTO users (id, email, email_norm, user_name, first_name, middle_name, last_name, suffix_name, title, \
-         job_title, company, country_code, work_address, home_address, password_hash, site_admin, created_at, updated_at) \
-         VALUES {}",
-        values.join(", ")
-    );
-    let args = rows.iter().flat_map(|(user, password_hash)| {
+    const INSERT: &str = "INSERT INTO users (id, email, email_norm, user_name, first_name, middle_name, last_name, \
+         suffix_name, title, job_title, company, country_code, work_address, home_address, password_hash, site_admin, \
+         created_at, updated_at)";
+    let rows = rows.iter().map(|(user, password_hash)| {
         let mut row = args![user.id.to_string()];
         row.extend(identity_args(user));
         row.extend(args![*password_hash, user.site_admin as i64, user.created_at.0, user.updated_at.0]);
         row
     });
-    conn.execute(&sql, args.collect()).await
+    conn.insert_rows(INSERT, rows.collect(), "").await
 }
 
 /// The columns an insert and an update of an identity both write, in this

@@ -164,6 +164,27 @@ pub(crate) trait Conn: Send {
 
     fn execute(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<(), DbError>> + Send;
 
+    /// Inserts `rows` (each a value for every column of `insert`, an
+    /// `INSERT INTO table (columns)`) with one statement, followed by
+    /// `then` (an `ON CONFLICT` clause, or nothing). Here a `VALUES` list of
+    /// a placeholder per value; PostgreSQL's overrides it.
+    fn insert_rows(
+        &mut self,
+        insert: &str,
+        rows: Vec<Vec<Arg>>,
+        then: &str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send {
+        let mut p = crate::Params::default();
+        let values: Vec<String> = rows.iter().map(|row| format!("({})", p.list(row.len()))).collect();
+        let sql = format!("{insert} VALUES {} {then}", values.join(", "));
+        async move {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            self.execute(&sql, rows.into_iter().flatten().collect()).await
+        }
+    }
+
     /// The rows of `sql` run with each of `each`'s parameters, in order (on
     /// PostgreSQL sent all at once: one round trip). All of one statement's
     /// arguments must have the same kinds.
@@ -209,6 +230,14 @@ pub(crate) trait Conn: Send {
         args: Vec<Arg>,
     ) -> impl Future<Output = Result<Option<Self::Row>, DbError>> + Send {
         async move { Ok(self.fetch_all(sql, args).await?.into_iter().next()) }
+    }
+
+    /// The count `sql` (a `SELECT COUNT(*) AS n ... WHERE column`) returns
+    /// with the column among `values`: `IN` a placeholder per value here;
+    /// PostgreSQL's overrides it.
+    fn count_among(&mut self, sql: &str, values: Vec<String>) -> impl Future<Output = Result<i64, Error>> + Send {
+        let sql = format!("{sql} IN ({})", crate::Params::default().list(values.len()));
+        async move { self.fetch_count(&sql, values.into_iter().map(Arg::Text).collect()).await }
     }
 
     /// The integer column `n` of the one row `sql` returns.
