@@ -169,6 +169,54 @@ async fn get_returns_user_information_with_string_typed_fields() {
     assert!(user.get("password").is_none());
 }
 
+/// A bulk create writes all its users with one statement per table (on
+/// PostgreSQL one array per column): each user keeps its own values, and
+/// what one user leaves out stays empty for it alone.
+#[tokio::test]
+async fn a_bulk_create_stores_each_users_own_fields() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .create_users(json!([
+            {"userName": "Ann Lee", "email": "ann@example.com", "firstName": "Ann", "company": "Acme",
+             "customSettings": [{"name": "team", "value": "blue"}, {"name": "floor", "value": "3"}]},
+            {"userName": "Bob", "email": "bob@example.com", "jobTitle": "CFO", "isAdmin": "true",
+             "userSettings": {"locale": "fr"}},
+            {"userName": "Cy", "email": "cy@example.com", "lastName": "Young",
+             "customSettings": [{"name": "team", "value": "red"}]},
+        ]))
+        .await;
+    let mut users = Vec::new();
+    for item in &created {
+        assert!(item["errorDetails"].is_null(), "{item}");
+        let id = item["userId"].as_str().unwrap();
+        let (status, user) = app.get(&app.ds(&format!("/users/{id}?additional_info=true")), &app.admin_token).await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        users.push(user);
+    }
+    let [ann, bob, cy] = &users[..] else { unreachable!() };
+    assert_eq!(
+        (&ann["userName"], &ann["firstName"], &ann["company"]),
+        (&json!("Ann Lee"), &json!("Ann"), &json!("Acme"))
+    );
+    assert_eq!(ann["customSettings"], json!([{"name": "team", "value": "blue"}, {"name": "floor", "value": "3"}]));
+    assert_eq!(
+        (&bob["email"], &bob["jobTitle"], &bob["isAdmin"]),
+        (&json!("bob@example.com"), &json!("CFO"), &json!("true"))
+    );
+    assert_eq!(bob["userSettings"]["locale"], "fr");
+    assert_eq!(cy["lastName"], "Young");
+    assert_eq!(cy["customSettings"], json!([{"name": "team", "value": "red"}]));
+    for (user, absent) in
+        [(ann, ["jobTitle", "lastName"]), (bob, ["firstName", "company"]), (cy, ["firstName", "jobTitle"])]
+    {
+        for field in absent {
+            assert!(user[field].is_null() || user[field] == "", "{field} of {}: {user}", user["userName"]);
+        }
+    }
+    assert_ne!(ann["userSettings"]["locale"], "fr", "Bob's settings are his own");
+    assert_eq!(bob["customSettings"], json!([]), "{bob}");
+}
+
 #[tokio::test]
 async fn get_refuses_unknown_and_malformed_user_ids() {
     let app = TestApp::spawn().await;

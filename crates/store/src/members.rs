@@ -426,8 +426,8 @@ async fn create_all_new<C: Conn>(
     // (when the writer thread does not run it), which costs in proportion to
     // the statement's parameters, so there many small statements beat one
     // huge one. PostgreSQL takes up to 65,535, and each statement is a parse,
-    // a plan and an execution of its own, so the rows of a fixed width go in
-    // one statement each (custom settings, of any number per user, do not).
+    // a plan and an execution of its own, so there the rows go in one
+    // statement each (an array per column, see `Conn::insert_rows`).
     const PARAMS: usize = 400;
     let most = if conn.single_writer() { PARAMS } else { 9_000 };
     let now = Timestamp::now();
@@ -479,7 +479,7 @@ async fn create_all_new<C: Conn>(
     }
     let customs: Vec<(UserId, &[CustomSetting])> =
         members.iter().zip(items).map(|(m, new)| (m.user.id, new.custom_settings.as_slice())).collect();
-    for chunk in customs.chunks(PARAMS / 5) {
+    for chunk in customs.chunks(most / 5) {
         crate::custom::upsert_many(conn, actor.account_id, "", chunk).await.map_err(db_error)?;
     }
     Ok(Some(members))

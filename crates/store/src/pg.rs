@@ -248,7 +248,7 @@ impl Param {
         }
     }
 
-    /// The `n`th value of every row, as an array: of integers if any of
+    /// The next value of every row, as an array: of integers if any of
     /// them is one (nulls bind as text, see [`Arg`]), else of text.
     fn column(rows: &mut [std::vec::IntoIter<Arg>]) -> Param {
         let values: Vec<Arg> = rows.iter_mut().map(|row| row.next().unwrap_or(Arg::Null)).collect();
