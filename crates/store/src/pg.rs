@@ -330,8 +330,7 @@ impl Conn for PgConn {
     async fn count_among(&mut self, sql: &str, values: Vec<String>) -> Result<i64, Error> {
         let values = Param::Texts(values.into_iter().map(Some).collect());
         let rows = self.fetch(&format!("{sql} = ANY($1)"), vec![values]).await.map_err(crate::db_error)?;
-        let row = rows.into_iter().next();
-        row.ok_or_else(|| Error::Internal("a count returned no row".into()))?.int("n")
+        crate::sql::count_in(rows.into_iter().next())
     }
 
     fn hold_writes(&mut self) {

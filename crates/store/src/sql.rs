@@ -242,11 +242,13 @@ pub(crate) trait Conn: Send {
 
     /// The integer column `n` of the one row `sql` returns.
     fn fetch_count(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<i64, Error>> + Send {
-        async move {
-            let row = self.fetch_optional(sql, args).await.map_err(crate::db_error)?;
-            row.ok_or_else(|| Error::Internal("a count returned no row".into()))?.int("n")
-        }
+        async move { count_in(self.fetch_optional(sql, args).await.map_err(crate::db_error)?) }
     }
+}
+
+/// The integer column `n` of a count's one row.
+pub(crate) fn count_in(row: Option<impl Row>) -> Result<i64, Error> {
+    row.ok_or_else(|| Error::Internal("a count returned no row".into()))?.int("n")
 }
 
 impl Row for AnyRow {
