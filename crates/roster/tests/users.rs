@@ -354,6 +354,29 @@ async fn a_bulk_update_answers_what_reads_show_and_one_late_failure_stays_alone(
     assert_reads_show(&app, &[(&users[0], &cat), (&users[2], &ann)]).await;
 }
 
+/// A bulk update writes each changed identity once, at its end (on
+/// PostgreSQL, all of them in one statement): a user named twice keeps what
+/// both items changed, the first item's new password too.
+#[tokio::test]
+async fn a_user_named_twice_in_a_bulk_update_keeps_both_items_changes() {
+    let app = TestApp::spawn().await;
+    let ann = app.create_user("ann@example.com", "Ann").await;
+    let bob = app.create_user("bob@example.com", "Bob").await;
+    let users = bulk_update(
+        &app,
+        json!([
+            {"userId": ann, "password": "a-new-password-2", "jobTitle": "CEO"},
+            {"userId": bob, "firstName": "Robert"},
+            {"userId": ann, "lastName": "Lee"},
+        ]),
+    )
+    .await;
+    assert!(users.iter().all(|u| u["errorDetails"].is_null()), "{users:?}");
+    assert_reads_show(&app, &[(&users[1], &bob), (&users[2], &ann)]).await;
+    assert!(app.login("ann@example.com", "a-new-password-2").await.is_ok(), "the first item's password was kept");
+    assert!(app.login("ann@example.com", PASSWORD).await.is_err(), "the old password is gone");
+}
+
 /// The answer of a bulk update, item by item (the call itself succeeds).
 async fn bulk_update(app: &TestApp, users: Value) -> Vec<Value> {
     let (status, resp) = app.put(&app.ds("/users"), &app.admin_token, json!({ "users": users })).await;

@@ -311,11 +311,12 @@ async fn update_all<C: Conn>(
 }
 
 /// Every item of a bulk update, failing at the first that fails. Every
-/// member is read (and locked) up front and the updates may be held back
-/// (see [`Conn::fetch_each`] and [`Conn::hold_writes`]): where each
-/// statement is a round trip (PostgreSQL), that is a handful of round trips
-/// instead of four per item (a read, an update, and a savepoint around
-/// them).
+/// member is read (and locked) up front, the identities are written at the
+/// end (see [`Conn::fetch_among`] and [`Conn::update_rows`]: one statement
+/// each on PostgreSQL) and the other updates may be held back
+/// ([`Conn::hold_writes`]): where each statement is a round trip, that is a
+/// handful of round trips instead of four per item (a read, an update, and
+/// a savepoint around them).
 async fn update_in_one_piece<C: Conn>(
     conn: &mut C,
     actor: &Actor,
@@ -326,15 +327,17 @@ async fn update_in_one_piece<C: Conn>(
     let ask_shared = items.iter().any(|item| asks_shared(actor, item));
     let mut current = members_for_update(conn, actor.account_id, &users, identity, ask_shared).await?;
     let mut updated = Vec::with_capacity(items.len());
+    let mut identities = IdentityWrites::default();
     for item in items.iter().cloned() {
         let user = item.user_id;
         actor.ensure_can_update_user(user)?;
         let (member, shared) = current.remove(&user).ok_or_else(|| Error::UnknownUser(user.to_string()))?;
-        let member = apply_update(conn, actor, item, member, shared).await?;
+        let member = apply_update(conn, actor, item, member, shared, &mut identities).await?;
         // A user named twice is updated from what the first item left.
         current.insert(user, (member.clone(), shared));
         updated.push(member);
     }
+    identities.write(conn).await?;
     Ok(updated)
 }
 
@@ -557,7 +560,10 @@ async fn update_one<C: Conn>(conn: &mut C, actor: Actor, item: MemberUpdate) -> 
             .await?
             .remove(&item.user_id)
             .ok_or_else(|| Error::UnknownUser(item.user_id.to_string()))?;
-    apply_update(conn, &actor, item, current, shared).await
+    let mut identity = IdentityWrites::default();
+    let member = apply_update(conn, &actor, item, current, shared, &mut identity).await?;
+    identity.write(conn).await?;
+    Ok(member)
 }
 
 /// Whether the item needs to know if its member's identity is shared: only
@@ -566,13 +572,15 @@ fn asks_shared(actor: &Actor, item: &MemberUpdate) -> bool {
     item.patch.touches_identity() && !actor.is_self(item.user_id)
 }
 
-/// Applies an update to the member read for it (see [`members_for_update`]).
+/// Applies an update to the member read for it (see [`members_for_update`]),
+/// but for its identity, which it adds to `identities` for the caller to write.
 async fn apply_update<C: Conn>(
     conn: &mut C,
     actor: &Actor,
     item: MemberUpdate,
     current: Member,
     shared: bool,
+    identities: &mut IdentityWrites,
 ) -> Result<Member, Error> {
     let MemberUpdate { user_id, patch, if_match } = item;
     actor.ensure_can_apply(&current, shared, &patch)?;
@@ -585,9 +593,9 @@ async fn apply_update<C: Conn>(
     if patch.touches_identity() {
         let mut user = current.user.clone();
         patch.apply_to(&mut user);
-        write_identity(conn, &user, patch.password_hash.as_ref().map(|h| h.0.as_str()), now).await?;
         user.updated_at = now;
         user.version += 1;
+        identities.add(user.clone(), patch.password_hash.as_ref().map(|h| h.0.clone()));
         new_user = Some(user);
     }
 
@@ -626,21 +634,24 @@ async fn apply_update<C: Conn>(
             ensure_an_admin_remains(conn, actor.account_id).await?;
         }
     }
-    if rights_changed {
-        return member_in(conn, actor.account_id, user_id)
+    // The member as the writes leave it: read back when its rights changed,
+    // else (the hot cases) without reading it back; its identity as the
+    // caller will write it.
+    let mut member = if rights_changed {
+        member_in(conn, actor.account_id, user_id)
             .await?
-            .ok_or_else(|| Error::Internal("updated member vanished".into()));
-    }
-    // At most the identity and the settings changed (the hot cases): the
-    // member as the UPDATEs above left it, without reading it back.
-    let mut member = current;
+            .ok_or_else(|| Error::Internal("updated member vanished".into()))?
+    } else {
+        let mut member = current;
+        if let Some(settings) = new_settings {
+            member.settings = settings;
+            member.updated_at = now;
+            member.version += 1;
+        }
+        member
+    };
     if let Some(user) = new_user {
         member.user = user;
-    }
-    if let Some(settings) = new_settings {
-        member.settings = settings;
-        member.updated_at = now;
-        member.version += 1;
     }
     Ok(member)
 }
@@ -707,24 +718,21 @@ async fn members_for_update<C: Conn>(
     identity: bool,
     ask_shared: bool,
 ) -> Result<HashMap<UserId, (Member, bool)>, Error> {
+    // Locked in one order, the ids' bytes (as every transaction that locks
+    // several members does), so that two of them cannot deadlock.
     let lock = match (conn.single_writer(), identity) {
         (true, _) => "",
-        (false, true) => " FOR NO KEY UPDATE OF m, u",
-        (false, false) => " FOR NO KEY UPDATE OF m",
+        (false, true) => " ORDER BY m.user_id COLLATE \"C\" FOR NO KEY UPDATE OF m, u",
+        (false, false) => " ORDER BY m.user_id COLLATE \"C\" FOR NO KEY UPDATE OF m",
     };
     let select = if ask_shared { MEMBER_SELECT_WITH_OTHERS } else { MEMBER_SELECT };
-    // One point read per member, by the unique key: a plan that cannot go
-    // wrong, where one statement for all of them was planned as a scan of
-    // the account's members while the table's statistics lagged behind a
-    // bulk create. Locked in one order (sorted), so that two bulk updates
-    // of the same members cannot deadlock.
-    let mut users = users.to_vec();
-    users.sort_unstable_by_key(|user| user.0);
-    users.dedup();
-    let each = users.iter().map(|user| args![account.0, user.to_string()]).collect();
-    let sql = format!("{select} WHERE m.account_id = $1 AND m.user_id = $2{lock}");
+    let mut keys: Vec<String> = users.iter().map(UserId::to_string).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let sql = format!("{select} WHERE m.account_id = $1 AND m.user_id");
+    let rows = conn.fetch_among(&sql, args![account.0], keys, lock).await.map_err(db_error)?;
     let mut found = HashMap::with_capacity(users.len());
-    for row in conn.fetch_each(&sql, each).await.map_err(db_error)?.into_iter().flatten() {
+    for row in rows {
         let shared = ask_shared && row.int("others")? > 0;
         let member = member_from_row(&row)?;
         found.insert(member.user.id, (member, shared));
@@ -868,24 +876,39 @@ pub(crate) async fn insert_identity(
 /// Inserts identities, each with its password hash, with one statement (a
 /// bulk create writes hundreds).
 async fn insert_identities(conn: &mut impl Conn, rows: &[(&Identity, Option<&str>)]) -> Result<(), DbError> {
-    const INSERT: &str = "INSERT INTO users (id, email, email_norm, user_name, first_name, middle_name, last_name, \
-         suffix_name, title, job_title, company, country_code, work_address, home_address, password_hash, site_admin, \
-         created_at, updated_at)";
+    let insert = format!("INSERT INTO users ({}, site_admin, created_at, updated_at)", IDENTITY_COLUMNS.join(", "));
     let rows = rows.iter().map(|(user, password_hash)| {
-        let mut row = args![user.id.to_string()];
-        row.extend(identity_args(user));
-        row.extend(args![*password_hash, user.site_admin as i64, user.created_at.0, user.updated_at.0]);
+        let mut row = identity_args(user, *password_hash);
+        row.extend(args![user.site_admin as i64, user.created_at.0, user.updated_at.0]);
         row
     });
-    conn.insert_rows(INSERT, rows.collect(), "").await
+    conn.insert_rows(&insert, rows.collect(), "").await
 }
 
-/// The columns an insert and an update of an identity both write, in this
-/// order: email, email_norm, user_name, the five names, job_title, company,
-/// country_code, work_address, home_address.
-fn identity_args(user: &Identity) -> Vec<Arg> {
+/// The columns an insert and an update of an identity both write, in the
+/// order of [`identity_args`].
+const IDENTITY_COLUMNS: [&str; 15] = [
+    "id",
+    "email",
+    "email_norm",
+    "user_name",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix_name",
+    "title",
+    "job_title",
+    "company",
+    "country_code",
+    "work_address",
+    "home_address",
+    "password_hash",
+];
+
+fn identity_args(user: &Identity, password_hash: Option<&str>) -> Vec<Arg> {
     let n = &user.names;
     args![
+        user.id.to_string(),
         &user.email,
         normalize_email(&user.email),
         &user.user_name,
@@ -899,26 +922,56 @@ fn identity_args(user: &Identity) -> Vec<Arg> {
         user.country_code.as_deref(),
         address_json(&user.work_address),
         address_json(&user.home_address),
+        password_hash,
     ]
 }
 
-async fn write_identity(
-    conn: &mut impl Conn,
-    user: &Identity,
-    password_hash: Option<&str>,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let mut args = identity_args(user);
-    args.extend(args![password_hash, now.0, to_json(&user.personal), user.id.to_string()]);
-    conn.execute(
-        "UPDATE users SET email = $1, email_norm = $2, user_name = $3, first_name = $4, middle_name = $5, last_name = $6, \
-         suffix_name = $7, title = $8, job_title = $9, company = $10, country_code = $11, work_address = $12, \
-         home_address = $13, password_hash = COALESCE($14, password_hash), updated_at = $15, version = version + 1, \
-         personal_profile = $16 WHERE id = $17",
-        args,
-    )
-    .await
-    .map_err(|e| if e.is_unique_violation() { Error::EmailTaken(user.email.clone()) } else { db_error(e) })
+/// Identities changed by updates, written together at the end (one
+/// statement for them all on PostgreSQL, where each is a round trip): the
+/// last state of each user, with the last new password hash any of its
+/// updates set.
+#[derive(Default)]
+struct IdentityWrites {
+    rows: Vec<(Identity, Option<String>)>,
+    at: HashMap<UserId, usize>,
+}
+
+impl IdentityWrites {
+    fn add(&mut self, user: Identity, password_hash: Option<String>) {
+        match self.at.get(&user.id) {
+            Some(&at) => {
+                let (held, held_hash) = &mut self.rows[at];
+                *held = user;
+                *held_hash = password_hash.or(held_hash.take());
+            }
+            None => {
+                self.at.insert(user.id, self.rows.len());
+                self.rows.push((user, password_hash));
+            }
+        }
+    }
+
+    async fn write(self, conn: &mut impl Conn) -> Result<(), Error> {
+        let columns: Vec<&str> =
+            IDENTITY_COLUMNS.into_iter().chain(["updated_at", "version", "personal_profile"]).collect();
+        // Of one row, the email another identity has; of many (a bulk
+        // update in one piece), any failure is redone item by item.
+        let taken = match &self.rows[..] {
+            [(user, _)] => Some(user.email.clone()),
+            _ => None,
+        };
+        let rows = self.rows.iter().map(|(user, password_hash)| {
+            let mut row = identity_args(user, password_hash.as_deref());
+            row.extend(args![user.updated_at.0, user.version, to_json(&user.personal)]);
+            row
+        });
+        // A null password hash keeps the one there.
+        let written = conn.update_rows("users", &columns, &["password_hash"], rows.collect()).await;
+        written.map_err(|e| match taken {
+            Some(email) if e.is_unique_violation() => Error::EmailTaken(email),
+            _ => db_error(e),
+        })
+    }
 }
 
 /// The capabilities of the profile in a row (`profile_settings`, `profile_builtin`).

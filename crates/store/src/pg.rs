@@ -11,9 +11,8 @@
 //! recycling: a closed connection is noticed by its task and replaced), and
 //! statements go out together where the logic allows, since tokio-postgres
 //! sends what it is given at once and reads the answers in order: `BEGIN`
-//! with the transaction's first statement, the reads of [`Conn::fetch_each`],
-//! and the writes held back by [`Conn::hold_writes`]. A bulk update is a
-//! handful of round trips.
+//! with the transaction's first statement, and the writes held back by
+//! [`Conn::hold_writes`]. A bulk update is a handful of round trips.
 //!
 //! The hot writes of one member each (settings, custom settings) go further:
 //! those that arrive together run together, in one transaction on one
@@ -248,6 +247,14 @@ impl Param {
         }
     }
 
+    /// `rows` (of `width` values each) as one array per column, and their
+    /// placeholders (`$1, $2, ...`).
+    fn columns(rows: Vec<Vec<Arg>>, width: usize) -> (Vec<Param>, String) {
+        let mut rows: Vec<_> = rows.into_iter().map(Vec::into_iter).collect();
+        let columns = (0..width).map(|_| Param::column(&mut rows)).collect();
+        (columns, (1..=width).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "))
+    }
+
     /// The next value of every row, as an array: of integers if any of
     /// them is one (nulls bind as text, see [`Arg`]), else of text.
     fn column(rows: &mut [std::vec::IntoIter<Arg>]) -> Param {
@@ -300,11 +307,40 @@ impl Conn for PgConn {
         self.fetch(sql, one_each(args)).await
     }
 
-    async fn fetch_each(&mut self, sql: &str, each: Vec<Vec<Arg>>) -> Result<Vec<Vec<tokio_postgres::Row>>, DbError> {
-        let each: Vec<Vec<Param>> = each.into_iter().map(one_each).collect();
-        let Some(first) = each.first() else { return Ok(Vec::new()) };
-        let statement = self.statement(sql, first).await?;
-        self.send(each.into_iter().map(|args| (statement.clone(), args)).collect()).await
+    /// With one array per column, as [`Conn::insert_rows`]: 100 identity
+    /// updates of a bulk update in one statement.
+    async fn update_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        kept_if_null: &[&str],
+        rows: Vec<Vec<Arg>>,
+    ) -> Result<(), DbError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (arrays, placeholders) = Param::columns(rows, columns.len());
+        let set = crate::sql::assignments(table, columns, kept_if_null, |_, column| format!("v.{column}"));
+        let (names, key) = (columns.join(", "), columns[0]);
+        let sql =
+            format!("UPDATE {table} SET {set} FROM unnest({placeholders}) AS v({names}) WHERE {table}.{key} = v.{key}");
+        self.write(&sql, arrays).await
+    }
+
+    /// With one array: one statement for any number of keys, planned once
+    /// per connection (100 pipelined point reads took PostgreSQL about
+    /// 8 ms of a bulk update; one statement for them about 2).
+    async fn fetch_among(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+        keys: Vec<String>,
+        then: &str,
+    ) -> Result<Vec<tokio_postgres::Row>, DbError> {
+        let keys_at = args.len() + 1;
+        let mut params = one_each(args);
+        params.push(Param::Texts(keys.into_iter().map(Some).collect()));
+        self.fetch(&format!("{sql} = ANY(${keys_at}){then}"), params).await
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<(), DbError> {
@@ -317,9 +353,7 @@ impl Conn for PgConn {
     /// connection, for any number of rows.
     async fn insert_rows(&mut self, insert: &str, rows: Vec<Vec<Arg>>, then: &str) -> Result<(), DbError> {
         let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
-        let mut rows: Vec<_> = rows.into_iter().map(Vec::into_iter).collect();
-        let columns: Vec<Param> = (0..width).map(|_| Param::column(&mut rows)).collect();
-        let arrays = (1..=width).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let (columns, arrays) = Param::columns(rows, width);
         self.write(&format!("{insert} SELECT * FROM unnest({arrays}) {then}"), columns).await
     }
 

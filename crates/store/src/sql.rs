@@ -185,18 +185,47 @@ pub(crate) trait Conn: Send {
         }
     }
 
-    /// The rows of `sql` run with each of `each`'s parameters, in order (on
-    /// PostgreSQL sent all at once: one round trip). All of one statement's
-    /// arguments must have the same kinds.
-    fn fetch_each(
+    /// Updates rows of `table`: each of `rows` gives a value for each of
+    /// `columns`, the first the key that finds the row, the others the
+    /// values to set, but where a column of `kept_if_null` has a null, which
+    /// keeps the row's value. Here one statement per row; PostgreSQL's
+    /// overrides it with one for all.
+    fn update_rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        kept_if_null: &[&str],
+        rows: Vec<Vec<Arg>>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send {
+        let set = assignments(table, columns, kept_if_null, |n, _| format!("${n}"));
+        let sql = format!("UPDATE {table} SET {set} WHERE {} = $1", columns[0]);
+        async move {
+            for row in rows {
+                self.execute(&sql, row).await?;
+            }
+            Ok(())
+        }
+    }
+
+    /// The rows of `sql`, a query whose last words are a column (`... AND
+    /// m.user_id`), where that column is one of `keys`, followed by `then`
+    /// (an `ORDER BY`, a locking clause): here one point read per key, in
+    /// the order given (a plan that cannot go wrong, and in-process reads
+    /// cost little); PostgreSQL's overrides it with one statement.
+    fn fetch_among(
         &mut self,
         sql: &str,
-        each: Vec<Vec<Arg>>,
-    ) -> impl Future<Output = Result<Vec<Vec<Self::Row>>, DbError>> + Send {
+        args: Vec<Arg>,
+        keys: Vec<String>,
+        then: &str,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, DbError>> + Send {
+        let sql = format!("{sql} = ${}{then}", args.len() + 1);
         async move {
-            let mut rows = Vec::with_capacity(each.len());
-            for args in each {
-                rows.push(self.fetch_all(sql, args).await?);
+            let mut rows = Vec::with_capacity(keys.len());
+            for key in keys {
+                let mut args = args.clone();
+                args.push(Arg::Text(key));
+                rows.extend(self.fetch_all(&sql, args).await?);
             }
             Ok(rows)
         }
@@ -244,6 +273,25 @@ pub(crate) trait Conn: Send {
     fn fetch_count(&mut self, sql: &str, args: Vec<Arg>) -> impl Future<Output = Result<i64, Error>> + Send {
         async move { count_in(self.fetch_optional(sql, args).await.map_err(crate::db_error)?) }
     }
+}
+
+/// The `SET` list of [`Conn::update_rows`]: each column but the key (the
+/// first) set to its value, named by `value` from its position (from 1)
+/// and name.
+pub(crate) fn assignments(
+    table: &str,
+    columns: &[&str],
+    kept_if_null: &[&str],
+    value: impl Fn(usize, &str) -> String,
+) -> String {
+    let set = columns.iter().enumerate().skip(1).map(|(at, column)| {
+        let value = value(at + 1, column);
+        match kept_if_null.contains(column) {
+            true => format!("{column} = COALESCE({value}, {table}.{column})"),
+            false => format!("{column} = {value}"),
+        }
+    });
+    set.collect::<Vec<_>>().join(", ")
 }
 
 /// The integer column `n` of a count's one row.
