@@ -12,7 +12,10 @@
 //! statements go out together where the logic allows, since tokio-postgres
 //! sends what it is given at once and reads the answers in order: `BEGIN`
 //! with the transaction's first statement, and the writes held back by
-//! [`Conn::hold_writes`]. A bulk update is a handful of round trips.
+//! [`Conn::hold_writes`]. Statements of many rows take one array per column
+//! ([`Conn::insert_rows`], [`Conn::update_rows`], [`Conn::fetch_among`]):
+//! one statement to plan and bind, for any number of rows. A bulk update is
+//! a handful of round trips.
 //!
 //! The hot writes of one member each (settings, custom settings) go further:
 //! those that arrive together run together, in one transaction on one
