@@ -232,8 +232,9 @@ impl PgConn {
     }
 }
 
-/// A parameter as sent: one value, or a column of [`Conn::insert_rows`]'s
-/// rows as an array.
+/// A parameter as sent: one value, or an array (a column of the rows of
+/// [`Conn::insert_rows`] and [`Conn::update_rows`], the keys of
+/// [`Conn::fetch_among`]).
 enum Param {
     One(Arg),
     Ints(Vec<Option<i64>>),
@@ -365,8 +366,7 @@ impl Conn for PgConn {
     /// and at a few thousand users chose to read the whole table for 500
     /// emails, 4-5 ms, where the index takes about 1 ms.)
     async fn count_among(&mut self, sql: &str, values: Vec<String>) -> Result<i64, Error> {
-        let values = Param::Texts(values.into_iter().map(Some).collect());
-        let rows = self.fetch(&format!("{sql} = ANY($1)"), vec![values]).await.map_err(crate::db_error)?;
+        let rows = self.fetch_among(sql, Vec::new(), values, "").await.map_err(crate::db_error)?;
         crate::sql::count_in(rows.into_iter().next())
     }
 
