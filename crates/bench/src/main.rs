@@ -343,10 +343,12 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
         }),
         ("put_settings", {
             let bodies = [true, false].map(|on| Bytes::from(json!({"templateApplyNotify": on}).to_string()));
+            // Each pass over the sample sets the flag the other way, so every PUT changes it.
+            let users = settings.len() as u64;
             Arc::new(move |i| Load {
                 method: Method::PUT,
                 url: pick(&settings, i).clone(),
-                body: Some(bodies[(i % 2) as usize].clone()),
+                body: Some(bodies[(i / users % 2) as usize].clone()),
                 group: false,
             })
         }),

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::accounts::{account_clause, account_from_row, bind_account, parse_uuid};
 use crate::sql::{args, flushed, member_transaction, write_transaction, Arg, Conn, DbError, Row};
+use crate::writer::Undo;
 use crate::{db_error, Params, Store};
 
 /// The query of members that [`member_from_row`] reads, with optional
@@ -213,7 +214,8 @@ impl Store {
     ) -> Result<SettingsOf, Error> {
         actor.ensure_can_update_user(user)?;
         let actor = actor.clone();
-        member_transaction!(self, actor.account_id, user, |conn| set_settings(
+        // Its one write is its last statement (see `set_settings`).
+        member_transaction!(self, actor.account_id, user, Undo::LastStatement, |conn| set_settings(
             conn,
             actor.clone(),
             user,
@@ -696,6 +698,7 @@ async fn set_settings<C: Conn>(
     // By the row's key, read above: on SQLite one b-tree to descend instead
     // of the `(account_id, user_id)` index and then the table (the writer
     // spent about 1.5 µs less per settings update).
+    // The one write, and the last statement ([`Undo::LastStatement`]).
     const WRITE: &str =
         "UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 WHERE seq = $3 AND version = $4";
     let args = args![to_json(&current.settings), now.0, row.int("seq")?, row.int("version")?];

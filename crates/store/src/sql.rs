@@ -69,8 +69,12 @@ pub(crate) use args;
 /// allocated as it is boxed layer by layer.
 macro_rules! write_transaction {
     ($store:expr, |$conn:ident| $body:expr) => {
+        $crate::sql::write_transaction!($store, $crate::writer::Undo::Savepoint, |$conn| $body)
+    };
+    // `$undo`: how the SQLite writer undoes the work when it fails.
+    ($store:expr, $undo:expr, |$conn:ident| $body:expr) => {
         match (&$store.writer, &$store.pg) {
-            (Some(writer), _) => writer.run(move |$conn| $crate::sql::now_or_never($body)).await,
+            (Some(writer), _) => writer.run($undo, move |$conn| $crate::sql::now_or_never($body)).await,
             (None, Some(pg)) => {
                 Box::pin(async move {
                     let mut tx = pg.begin().await?;
@@ -102,9 +106,12 @@ pub(crate) use write_transaction;
 /// keeps).
 macro_rules! member_transaction {
     ($store:expr, $account:expr, $user:expr, |$conn:ident| $body:expr) => {
+        $crate::sql::member_transaction!($store, $account, $user, $crate::writer::Undo::Savepoint, |$conn| $body)
+    };
+    ($store:expr, $account:expr, $user:expr, $undo:expr, |$conn:ident| $body:expr) => {
         match &$store.pg {
             Some(pg) => pg.together($account, $user, move |$conn| Box::pin($body)).await,
-            None => $crate::sql::write_transaction!($store, |$conn| $body),
+            None => $crate::sql::write_transaction!($store, $undo, |$conn| $body),
         }
     };
 }
