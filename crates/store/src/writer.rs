@@ -299,7 +299,22 @@ fn run_batch(conn: &mut rusqlite::Connection, batch: Vec<Job>) -> (Vec<Answer>, 
         tracing::error!(error = %e, jobs = batch.len(), "the SQLite writer cannot begin a transaction");
         return (Vec::new(), Err(crate::db_error(e)));
     }
-    let answers = batch.into_iter().map(|job| job(conn)).collect();
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        answers.push(job(conn));
+        if conn.is_autocommit() {
+            // SQLite ended the transaction itself (it may, on an I/O error or
+            // a full disk): every job run in it is undone, and is answered so.
+            // The rest go on in a new one.
+            tracing::error!(jobs = answers.len(), "SQLite rolled back the writer's transaction");
+            answer_all(std::mem::take(&mut answers), Err(Error::Internal("the write was rolled back".into())));
+            if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
+                // The jobs not run are dropped: their requests fail as unavailable.
+                tracing::error!(error = %e, "the SQLite writer cannot begin a transaction");
+                return (Vec::new(), Err(crate::db_error(e)));
+            }
+        }
+    }
     let commit = run(conn, "COMMIT").map_err(|e| {
         let _ = run(conn, "ROLLBACK");
         crate::db_error(e)
@@ -333,4 +348,81 @@ fn caught<T>(
 /// Runs a statement without parameters, prepared once.
 fn run(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job as [`Writer::run`] makes it, whose outcome lands in `outcomes`.
+    fn job(
+        undo: Undo,
+        outcomes: &Arc<Mutex<Vec<(u8, Result<(), Error>)>>>,
+        id: u8,
+        work: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Job {
+        let outcomes = outcomes.clone();
+        Box::new(move |conn| {
+            let work = |c: &mut SqliteConn| work(c.0).map_err(crate::db_error);
+            let outcome = match undo {
+                Undo::Savepoint => in_savepoint(conn, work),
+                Undo::LastStatement => caught(conn, work),
+            };
+            Box::new(move |commit: Result<(), Error>| outcomes.lock().unwrap().push((id, commit.and(outcome))))
+        })
+    }
+
+    fn insert(v: i64) -> impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send {
+        move |c| c.execute("INSERT INTO t VALUES (?1)", [v]).map(drop)
+    }
+
+    fn rows(conn: &rusqlite::Connection) -> Vec<i64> {
+        let mut stmt = conn.prepare("SELECT v FROM t ORDER BY v").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn a_failed_job_is_undone_alone_and_its_batch_commits() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)").unwrap();
+        let outcomes = Arc::new(Mutex::new(Vec::new()));
+        let batch = vec![
+            job(Undo::LastStatement, &outcomes, 1, insert(1)),
+            // Writes, then fails: its savepoint undoes its first insert.
+            job(Undo::Savepoint, &outcomes, 2, |c| {
+                insert(2)(c)?;
+                insert(1)(c)
+            }),
+            // Its one statement fails; SQLite undoes it.
+            job(Undo::LastStatement, &outcomes, 3, |c| c.execute("INSERT INTO t VALUES (3), (1)", []).map(drop)),
+            job(Undo::Savepoint, &outcomes, 4, insert(4)),
+        ];
+        let (answers, commit) = run_batch(&mut conn, batch);
+        answer_all(answers, commit);
+        let outcomes = outcomes.lock().unwrap();
+        let ok: Vec<u8> = outcomes.iter().filter(|(_, o)| o.is_ok()).map(|(id, _)| *id).collect();
+        assert_eq!(ok, [1, 4]);
+        assert_eq!(rows(&conn), [1, 4]);
+    }
+
+    #[test]
+    fn jobs_of_a_transaction_sqlite_rolled_back_are_answered_as_failed() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)").unwrap();
+        let outcomes = Arc::new(Mutex::new(Vec::new()));
+        let batch = vec![
+            job(Undo::LastStatement, &outcomes, 1, insert(1)),
+            // Stands for SQLite ending the transaction on an I/O error.
+            job(Undo::LastStatement, &outcomes, 2, |c| c.execute_batch("ROLLBACK")),
+            job(Undo::Savepoint, &outcomes, 3, insert(3)),
+            job(Undo::LastStatement, &outcomes, 4, insert(4)),
+        ];
+        let (answers, commit) = run_batch(&mut conn, batch);
+        answer_all(answers, commit);
+        let mut outcomes = outcomes.lock().unwrap();
+        outcomes.sort_by_key(|(id, _)| *id);
+        let ok: Vec<bool> = outcomes.iter().map(|(_, o)| o.is_ok()).collect();
+        assert_eq!(ok, [false, false, true, true]);
+        assert_eq!(rows(&conn), [3, 4]);
+    }
 }
