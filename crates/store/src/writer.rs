@@ -354,10 +354,13 @@ fn run(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
+    /// Each job's id and what it was answered.
+    type Outcomes = Arc<Mutex<Vec<(u8, Result<(), Error>)>>>;
+
     /// A job as [`Writer::run`] makes it, whose outcome lands in `outcomes`.
     fn job(
         undo: Undo,
-        outcomes: &Arc<Mutex<Vec<(u8, Result<(), Error>)>>>,
+        outcomes: &Outcomes,
         id: u8,
         work: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
     ) -> Job {
