@@ -379,53 +379,52 @@ mod tests {
         move |c| c.execute("INSERT INTO t VALUES (?1)", [v]).map(drop)
     }
 
-    fn rows(conn: &rusqlite::Connection) -> Vec<i64> {
+    /// Runs the batch `jobs` makes on a fresh table `t`: the ids of the jobs
+    /// answered as done, and the rows the table holds after.
+    fn run_jobs(jobs: impl FnOnce(&Outcomes) -> Vec<Job>) -> (Vec<u8>, Vec<i64>) {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)").unwrap();
+        let outcomes = Outcomes::default();
+        let (answers, commit) = run_batch(&mut conn, jobs(&outcomes));
+        answer_all(answers, commit);
+        let mut done: Vec<u8> = outcomes.lock().unwrap().iter().filter(|(_, o)| o.is_ok()).map(|(id, _)| *id).collect();
+        done.sort_unstable();
         let mut stmt = conn.prepare("SELECT v FROM t ORDER BY v").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        (done, rows)
     }
 
     #[test]
     fn a_failed_job_is_undone_alone_and_its_batch_commits() {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)").unwrap();
-        let outcomes = Arc::new(Mutex::new(Vec::new()));
-        let batch = vec![
-            job(Undo::LastStatement, &outcomes, 1, insert(1)),
-            // Writes, then fails: its savepoint undoes its first insert.
-            job(Undo::Savepoint, &outcomes, 2, |c| {
-                insert(2)(c)?;
-                insert(1)(c)
-            }),
-            // Its one statement fails; SQLite undoes it.
-            job(Undo::LastStatement, &outcomes, 3, |c| c.execute("INSERT INTO t VALUES (3), (1)", []).map(drop)),
-            job(Undo::Savepoint, &outcomes, 4, insert(4)),
-        ];
-        let (answers, commit) = run_batch(&mut conn, batch);
-        answer_all(answers, commit);
-        let outcomes = outcomes.lock().unwrap();
-        let ok: Vec<u8> = outcomes.iter().filter(|(_, o)| o.is_ok()).map(|(id, _)| *id).collect();
-        assert_eq!(ok, [1, 4]);
-        assert_eq!(rows(&conn), [1, 4]);
+        let (done, rows) = run_jobs(|outcomes| {
+            vec![
+                job(Undo::LastStatement, outcomes, 1, insert(1)),
+                // Writes, then fails: its savepoint undoes its first insert.
+                job(Undo::Savepoint, outcomes, 2, |c| {
+                    insert(2)(c)?;
+                    insert(1)(c)
+                }),
+                // Its one statement fails; SQLite undoes it.
+                job(Undo::LastStatement, outcomes, 3, |c| c.execute("INSERT INTO t VALUES (3), (1)", []).map(drop)),
+                job(Undo::Savepoint, outcomes, 4, insert(4)),
+            ]
+        });
+        assert_eq!(done, [1, 4]);
+        assert_eq!(rows, [1, 4]);
     }
 
     #[test]
     fn jobs_of_a_transaction_sqlite_rolled_back_are_answered_as_failed() {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (v INTEGER PRIMARY KEY)").unwrap();
-        let outcomes = Arc::new(Mutex::new(Vec::new()));
-        let batch = vec![
-            job(Undo::LastStatement, &outcomes, 1, insert(1)),
-            // Stands for SQLite ending the transaction on an I/O error.
-            job(Undo::LastStatement, &outcomes, 2, |c| c.execute_batch("ROLLBACK")),
-            job(Undo::Savepoint, &outcomes, 3, insert(3)),
-            job(Undo::LastStatement, &outcomes, 4, insert(4)),
-        ];
-        let (answers, commit) = run_batch(&mut conn, batch);
-        answer_all(answers, commit);
-        let mut outcomes = outcomes.lock().unwrap();
-        outcomes.sort_by_key(|(id, _)| *id);
-        let ok: Vec<bool> = outcomes.iter().map(|(_, o)| o.is_ok()).collect();
-        assert_eq!(ok, [false, false, true, true]);
-        assert_eq!(rows(&conn), [3, 4]);
+        let (done, rows) = run_jobs(|outcomes| {
+            vec![
+                job(Undo::LastStatement, outcomes, 1, insert(1)),
+                // Stands for SQLite ending the transaction on an I/O error.
+                job(Undo::LastStatement, outcomes, 2, |c| c.execute_batch("ROLLBACK")),
+                job(Undo::Savepoint, outcomes, 3, insert(3)),
+                job(Undo::LastStatement, outcomes, 4, insert(4)),
+            ]
+        });
+        assert_eq!(done, [3, 4]);
+        assert_eq!(rows, [3, 4]);
     }
 }
