@@ -955,6 +955,9 @@ impl IdentityWrites {
     }
 
     async fn write(self, conn: &mut impl Conn) -> Result<(), Error> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
         let columns: Vec<&str> =
             IDENTITY_COLUMNS.into_iter().chain(["updated_at", "version", "personal_profile"]).collect();
         // Of one row, the email another identity has; of many (a bulk

@@ -120,10 +120,7 @@ impl Writer {
     ) -> Result<T, Error> {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let outcome = match undo {
-                Undo::Savepoint => in_savepoint(conn, job),
-                Undo::LastStatement => caught(conn, job),
-            };
+            let outcome = undo.run(conn, job);
             Box::new(move |commit: Result<(), Error>| {
                 let _ = answer.send(commit.and(outcome));
             })
@@ -153,6 +150,21 @@ pub(crate) enum Undo {
     /// statements and the copies of the pages the job changes (13 % of the
     /// writer's instructions per settings update, counted with callgrind).
     LastStatement,
+}
+
+impl Undo {
+    /// Runs `job` inside the batch's transaction, so that its failure
+    /// undoes its own changes only.
+    fn run<T>(
+        self,
+        conn: &mut rusqlite::Connection,
+        job: impl FnOnce(&mut SqliteConn) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        match self {
+            Undo::Savepoint => in_savepoint(conn, job),
+            Undo::LastStatement => caught(conn, job),
+        }
+    }
 }
 
 /// The one turn to write a SQLite database, shared by the writer thread and
@@ -366,11 +378,7 @@ mod tests {
     ) -> Job {
         let outcomes = outcomes.clone();
         Box::new(move |conn| {
-            let work = |c: &mut SqliteConn| work(c.0).map_err(crate::db_error);
-            let outcome = match undo {
-                Undo::Savepoint => in_savepoint(conn, work),
-                Undo::LastStatement => caught(conn, work),
-            };
+            let outcome = undo.run(conn, |c| work(c.0).map_err(crate::db_error));
             Box::new(move |commit: Result<(), Error>| outcomes.lock().unwrap().push((id, commit.and(outcome))))
         })
     }
