@@ -1,6 +1,7 @@
 //! `roster-bench`: starts Roster (or targets a running one), seeds N users
 //! through the public API, then runs each scenario as a closed loop of C
-//! connections for D seconds. Prints a table and writes JSON: requests per
+//! connections for D seconds, after a warm-up it does not record. Prints a
+//! table and writes JSON: requests per
 //! second, p50/p99/max latency, errors, and the server's peak RSS; every
 //! figure is also given as a ratio to the `GET /healthz` floor of the same run,
 //! since shared machines drift.
@@ -48,6 +49,13 @@ struct Args {
     /// Seconds per scenario.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
+    /// Seconds each scenario runs before it is measured, unrecorded: its
+    /// first pass over the sample is each user's first read or write, which
+    /// fills the server's caches (a cold read renders the user and caches
+    /// it), and at 64 connections those first requests sat at the 99th
+    /// percentile of the whole scenario. `--warmup 0` measures them too.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
     /// Where to write the JSON results.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -83,6 +91,7 @@ struct Report {
     heavy_connections: usize,
     threads: usize,
     duration_s: f64,
+    warmup_s: f64,
     seed_seconds: f64,
     startup_ms: f64,
     scenarios: Vec<Outcome>,
@@ -219,10 +228,12 @@ async fn run(
     http: &Client,
     authorization: &HeaderValue,
     connections: usize,
+    warmup: Duration,
     duration: Duration,
     step: Step,
-) -> (Histogram<u64>, u64, u64) {
-    let deadline = Instant::now() + duration;
+) -> Measured {
+    let measured_from = Instant::now() + warmup;
+    let deadline = measured_from + duration;
     let counter = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..connections)
         .map(|_| {
@@ -236,22 +247,32 @@ async fn run(
                     let load = step(i);
                     let t = Instant::now();
                     let ok = send(&http, &authorization, load).await;
-                    hist.record(t.elapsed().as_micros().max(1) as u64).expect("in range");
+                    if t >= measured_from {
+                        hist.record(t.elapsed().as_micros().max(1) as u64).expect("in range");
+                    }
+                    // A failure during the warm-up counts too.
                     errors += u64::from(!ok);
                 }
                 (hist, errors)
             })
         })
         .collect();
-    let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let mut errors = 0;
     for w in workers {
         let (h, e) = w.await.expect("worker");
-        total.add(h).expect("same bounds");
+        latencies.add(h).expect("same bounds");
         errors += e;
     }
-    let n = total.len();
-    (total, n, errors)
+    Measured { seconds: measured_from.elapsed().as_secs_f64(), latencies, errors }
+}
+
+/// What one scenario's measured window recorded.
+struct Measured {
+    seconds: f64,
+    /// One entry per request sent in the window, in µs.
+    latencies: Histogram<u64>,
+    errors: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -391,7 +412,7 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
         }),
     ];
     let only: Option<Vec<String>> = args.only.as_ref().map(|o| o.split(',').map(|s| s.trim().to_owned()).collect());
-    let duration = Duration::from_secs_f64(args.duration);
+    let (warmup, duration) = (Duration::from_secs_f64(args.warmup), Duration::from_secs_f64(args.duration));
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut floor = 0.0;
     for (name, step) in scenarios {
@@ -399,9 +420,10 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
             continue;
         }
         let connections = if HEAVY.contains(&name) { args.heavy_connections } else { args.connections };
-        let started = Instant::now();
-        let (hist, requests, errors) = run(&http, &authorization, connections, duration, step).await;
-        let rps = requests as f64 / started.elapsed().as_secs_f64();
+        let Measured { seconds, latencies: hist, errors } =
+            run(&http, &authorization, connections, warmup, duration, step).await;
+        let requests = hist.len();
+        let rps = requests as f64 / seconds;
         if name == "healthz" {
             floor = rps;
         }
@@ -423,10 +445,11 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
     drop(server);
     let (_restarted, startup) = start(&args, &db)?;
     println!(
-        "database {db}; {} users seeded in {seed_seconds:.1} s; restart on it in {:.0} ms; {:.1} s per scenario",
+        "database {db}; {} users seeded in {seed_seconds:.1} s; restart on it in {:.0} ms; {:.1} s per scenario after {:.1} s of warm-up",
         args.users,
         startup.as_secs_f64() * 1000.0,
-        args.duration
+        args.duration,
+        args.warmup
     );
     println!(
         "{:<18} {:>5} {:>9} {:>7} {:>10} {:>8} {:>8} {:>9} {:>9} {:>9}",
@@ -454,6 +477,7 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
         heavy_connections: args.heavy_connections,
         threads,
         duration_s: args.duration,
+        warmup_s: args.warmup,
         seed_seconds,
         startup_ms: startup.as_secs_f64() * 1000.0,
         scenarios: outcomes,
