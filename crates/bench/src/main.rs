@@ -16,8 +16,12 @@ use anyhow::{bail, Context};
 use bytes::Bytes;
 use clap::Parser;
 use hdrhistogram::Histogram;
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::{Client, Method, Url};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request, Uri};
+use hyper_util::rt::TokioIo;
+use reqwest::Client;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -163,9 +167,16 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// A request of the set-up: its JSON answer, or the error it got.
-async fn call(http: &Client, authorization: &HeaderValue, load: Load) -> anyhow::Result<Value> {
-    let r = request(http, authorization, load).send().await?;
+/// A request of the set-up, through reqwest: its JSON answer, or the error it got.
+async fn call(http: &Client, base: &str, authorization: &HeaderValue, load: Load) -> anyhow::Result<Value> {
+    let mut req = http.request(load.method, format!("{base}{}", load.path)).header(AUTHORIZATION, authorization);
+    if let Some(body) = load.body {
+        req = req.header(CONTENT_TYPE, "application/json").body(body);
+    }
+    if load.group {
+        req = req.header(GROUP_HEADER, GROUP);
+    }
+    let r = req.send().await?;
     let status = r.status();
     let text = r.text().await?;
     if !status.is_success() {
@@ -175,78 +186,114 @@ async fn call(http: &Client, authorization: &HeaderValue, load: Load) -> anyhow:
 }
 
 /// A request, made ready before it is sent: in the load phase, before it is
-/// timed, with its URL parsed and its fixed body serialized once, not per
+/// timed, with its path parsed and its fixed body serialized once, not per
 /// request (parsing the URL, host included, took a tenth of the load
 /// generator's time, and it shares the CPU with the server).
 #[derive(Clone)]
 struct Load {
     method: Method,
-    url: Url,
+    /// The path and query, sent as they are (HTTP/1.1's origin form).
+    path: Uri,
     body: Option<Bytes>,
     group: bool,
 }
 
 impl Load {
-    fn get(url: &Url, group: bool) -> Load {
-        Load { method: Method::GET, url: url.clone(), body: None, group }
+    fn get(path: &Uri, group: bool) -> Load {
+        Load { method: Method::GET, path: path.clone(), body: None, group }
     }
 
-    fn json(method: Method, url: &Url, body: &Value, group: bool) -> Load {
-        Load { method, url: url.clone(), body: Some(serde_json::to_vec(body).expect("JSON").into()), group }
+    fn json(method: Method, path: &Uri, body: &Value, group: bool) -> Load {
+        Load { method, path: path.clone(), body: Some(serde_json::to_vec(body).expect("JSON").into()), group }
     }
 }
 
-fn request(http: &Client, authorization: &HeaderValue, load: Load) -> reqwest::RequestBuilder {
-    let mut req = http.request(load.method, load.url).header(AUTHORIZATION, authorization.clone());
-    if let Some(body) = load.body {
-        req = req.header(CONTENT_TYPE, "application/json").body(body);
-    }
-    if load.group {
-        req = req.header("X-DocuSign-User-Settings-Key", GROUP);
-    }
-    req
+const GROUP_HEADER: &str = "X-DocuSign-User-Settings-Key";
+
+/// The server the load phase sends to, and the headers every request carries.
+#[derive(Clone)]
+struct Target {
+    addr: String,
+    host: HeaderValue,
+    authorization: HeaderValue,
 }
 
-/// Sends a request of the load phase: the body is read (the whole response
-/// is timed) but not parsed.
-async fn send(http: &Client, authorization: &HeaderValue, load: Load) -> bool {
-    match request(http, authorization, load).send().await {
-        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-        Err(_) => false,
+/// One connection of the load phase, as `wrk` keeps one per client: each
+/// request is written on it and its answer read back, with none of a pooled
+/// client's work per request (its pool's lock, redirects, URL handling). The
+/// load generator shares the two cores with the server; reqwest's per-request
+/// cost was about three times wrk's.
+struct Connection(SendRequest<Full<Bytes>>);
+
+impl Connection {
+    async fn open(target: &Target) -> anyhow::Result<Connection> {
+        let stream = tokio::net::TcpStream::connect(&target.addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        Ok(Connection(sender))
+    }
+
+    /// Sends a request of the load phase: the body is read (the whole
+    /// response is timed) but not parsed. Whether it succeeded.
+    async fn send(&mut self, target: &Target, load: Load) -> anyhow::Result<bool> {
+        let mut req = Request::new(Full::new(load.body.clone().unwrap_or_default()));
+        *req.method_mut() = load.method;
+        *req.uri_mut() = load.path;
+        let headers = req.headers_mut();
+        headers.insert(HOST, target.host.clone());
+        headers.insert(AUTHORIZATION, target.authorization.clone());
+        if load.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if load.group {
+            headers.insert(GROUP_HEADER, HeaderValue::from_static(GROUP));
+        }
+        let response = self.0.send_request(req).await?;
+        let ok = response.status().is_success();
+        response.into_body().collect().await?;
+        Ok(ok)
     }
 }
 
-/// The URL of request `i` among a scenario's, cycling over the sample.
-fn pick(urls: &[Url], i: u64) -> &Url {
-    &urls[(i as usize) % urls.len()]
+/// The path of request `i` among a scenario's, cycling over the sample.
+fn pick(paths: &[Uri], i: u64) -> &Uri {
+    &paths[(i as usize) % paths.len()]
 }
 
 /// One request of a scenario; `i` numbers the requests of a worker.
 type Step = Arc<dyn Fn(u64) -> Load + Send + Sync>;
 
-async fn run(
-    http: &Client,
-    authorization: &HeaderValue,
-    connections: usize,
-    warmup: Duration,
-    duration: Duration,
-    step: Step,
-) -> Measured {
+async fn run(target: &Target, connections: usize, warmup: Duration, duration: Duration, step: Step) -> Measured {
     let measured_from = Instant::now() + warmup;
     let deadline = measured_from + duration;
     let counter = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..connections)
         .map(|_| {
-            let (http, authorization, step, counter) =
-                (http.clone(), authorization.clone(), step.clone(), counter.clone());
+            let (target, step, counter) = (target.clone(), step.clone(), counter.clone());
             tokio::spawn(async move {
                 let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
                 let mut errors = 0;
+                let mut connection = None;
                 while Instant::now() < deadline {
+                    let open = match connection.take() {
+                        Some(open) => Ok(open),
+                        None => Connection::open(&target).await,
+                    };
                     let i = counter.fetch_add(1, Ordering::Relaxed);
                     let load = step(i);
                     let t = Instant::now();
-                    let ok = send(&http, &authorization, load).await;
+                    let ok = match open {
+                        Ok(mut open) => match open.send(&target, load).await {
+                            Ok(ok) => {
+                                connection = Some(open);
+                                ok
+                            }
+                            // The connection failed: the next request opens another.
+                            Err(_) => false,
+                        },
+                        Err(_) => false,
+                    };
                     if t >= measured_from {
                         hist.record(t.elapsed().as_micros().max(1) as u64).expect("in range");
                     }
@@ -304,12 +351,14 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
     let authorization = HeaderValue::from_str(&format!("Bearer {token}"))?;
     let info: Value = http.get(format!("{base}/oauth/userinfo")).bearer_auth(&token).send().await?.json().await?;
     let account = info["accounts"][0]["account_id"].as_str().context("account")?.to_owned();
-    let api = format!("{base}/restapi/v2.1/accounts/{account}");
+    let api = format!("/restapi/v2.1/accounts/{account}");
+    let addr = base.strip_prefix("http://").context("the server listens on plain HTTP")?.to_owned();
+    let target = Target { host: HeaderValue::from_str(&addr)?, addr, authorization: authorization.clone() };
 
     // Seed through the public API: bulk creates of 500, four in flight at
     // any time (a new one starts as soon as the oldest is answered).
     let seeding = Instant::now();
-    let create = Url::parse(&format!("{api}/users"))?;
+    let create: Uri = format!("{api}/users").parse()?;
     let batches = args.users.div_ceil(500);
     let mut ids: Vec<String> = Vec::with_capacity(args.users);
     let mut pending = std::collections::VecDeque::new();
@@ -322,9 +371,10 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
                        "userSettings": {"locale": "fr"}, "customSettings": [{"name": "team", "value": "blue"}]})
             })
             .collect();
-        let (http, authorization, create) = (http.clone(), authorization.clone(), create.clone());
+        let (http, base, authorization, create) = (http.clone(), base.clone(), authorization.clone(), create.clone());
         pending.push_back(tokio::spawn(async move {
-            call(&http, &authorization, Load::json(Method::POST, &create, &json!({"newUsers": users}), false)).await
+            call(&http, &base, &authorization, Load::json(Method::POST, &create, &json!({"newUsers": users}), false))
+                .await
         }));
         while pending.len() == 4 || (b + 1 == batches && !pending.is_empty()) {
             let created = pending.pop_front().expect("a pending batch").await??;
@@ -336,21 +386,21 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
     let seed_seconds = seeding.elapsed().as_secs_f64();
     // The per-user scenarios' URLs, parsed once: one per user of the sample
     // they cycle over, each user with a grouped custom setting.
-    let urls = |suffix: &str| -> anyhow::Result<Arc<Vec<Url>>> {
+    let paths = |suffix: &str| -> anyhow::Result<Arc<Vec<Uri>>> {
         let sample = ids.iter().step_by((ids.len() / 1000).max(1));
-        let parsed = sample.map(|id| Url::parse(&format!("{api}/users/{id}{suffix}")));
+        let parsed = sample.map(|id| format!("{api}/users/{id}{suffix}").parse::<Uri>());
         Ok(Arc::new(parsed.collect::<Result<_, _>>()?))
     };
-    let (users, settings, custom) = (urls("")?, urls("/settings")?, urls("/custom_settings")?);
+    let (users, settings, custom) = (paths("")?, paths("/settings")?, paths("/custom_settings")?);
     let body = json!({"customSettings": [{"name": "color", "value": "red"}]});
     for url in custom.iter() {
-        call(&http, &authorization, Load::json(Method::PUT, url, &body, true)).await?;
+        call(&http, &base, &authorization, Load::json(Method::PUT, url, &body, true)).await?;
     }
     let created = Arc::new(AtomicU64::new(0));
     let last = args.users.saturating_sub(99);
     let scenarios: Vec<(&'static str, Step)> = vec![
         ("healthz", {
-            let load = Load::get(&Url::parse(&format!("{base}/healthz"))?, false);
+            let load = Load::get(&Uri::from_static("/healthz"), false);
             Arc::new(move |_| load.clone())
         }),
         ("get_user", Arc::new(move |i| Load::get(pick(&users, i), false))),
@@ -368,7 +418,7 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
             let users = settings.len() as u64;
             Arc::new(move |i| Load {
                 method: Method::PUT,
-                url: pick(&settings, i).clone(),
+                path: pick(&settings, i).clone(),
                 body: Some(bodies[(i / users % 2) as usize].clone()),
                 group: false,
             })
@@ -394,11 +444,11 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
             })
         }),
         ("list_first", {
-            let load = Load::get(&Url::parse(&format!("{api}/users?count=100"))?, false);
+            let load = Load::get(&format!("{api}/users?count=100").parse()?, false);
             Arc::new(move |_| load.clone())
         }),
         ("list_last", {
-            let load = Load::get(&Url::parse(&format!("{api}/users?count=100&start_position={last}"))?, false);
+            let load = Load::get(&format!("{api}/users?count=100&start_position={last}").parse()?, false);
             Arc::new(move |_| load.clone())
         }),
         ("bulk_create_500", {
@@ -420,8 +470,7 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
             continue;
         }
         let connections = if HEAVY.contains(&name) { args.heavy_connections } else { args.connections };
-        let Measured { seconds, latencies: hist, errors } =
-            run(&http, &authorization, connections, warmup, duration, step).await;
+        let Measured { seconds, latencies: hist, errors } = run(&target, connections, warmup, duration, step).await;
         let requests = hist.len();
         let rps = requests as f64 / seconds;
         if name == "healthz" {
