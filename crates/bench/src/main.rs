@@ -1,10 +1,9 @@
 //! `roster-bench`: starts Roster (or targets a running one), seeds N users
 //! through the public API, then runs each scenario as a closed loop of C
 //! connections for D seconds, after a warm-up it does not record. Prints a
-//! table and writes JSON: requests per
-//! second, p50/p99/max latency, errors, and the server's peak RSS; every
-//! figure is also given as a ratio to the `GET /healthz` floor of the same run,
-//! since shared machines drift.
+//! table and writes JSON: requests per second, p50/p99/max latency, errors,
+//! and the server's peak RSS; every figure is also given as a ratio to the
+//! `GET /healthz` floor of the same run, since shared machines drift.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -237,18 +236,21 @@ impl Connection {
     /// Sends a request of the load phase: the body is read (the whole
     /// response is timed) but not parsed. Whether it succeeded.
     async fn send(&mut self, target: &Target, load: Load) -> anyhow::Result<bool> {
-        let mut req = Request::new(Full::new(load.body.clone().unwrap_or_default()));
+        let json = load.body.is_some();
+        let mut req = Request::new(Full::new(load.body.unwrap_or_default()));
         *req.method_mut() = load.method;
         *req.uri_mut() = load.path;
         let headers = req.headers_mut();
         headers.insert(HOST, target.host.clone());
         headers.insert(AUTHORIZATION, target.authorization.clone());
-        if load.body.is_some() {
+        if json {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         if load.group {
             headers.insert(GROUP_HEADER, HeaderValue::from_static(GROUP));
         }
+        // Ready once the answer before was read; an error if the server closed it.
+        self.0.ready().await?;
         let response = self.0.send_request(req).await?;
         let ok = response.status().is_success();
         response.into_body().collect().await?;
