@@ -18,9 +18,8 @@ use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
-use hyper::{Method, Request, Uri};
+use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
-use reqwest::Client;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -166,22 +165,13 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// A request of the set-up, through reqwest: its JSON answer, or the error it got.
-async fn call(http: &Client, base: &str, authorization: &HeaderValue, load: Load) -> anyhow::Result<Value> {
-    let mut req = http.request(load.method, format!("{base}{}", load.path)).header(AUTHORIZATION, authorization);
-    if let Some(body) = load.body {
-        req = req.header(CONTENT_TYPE, "application/json").body(body);
-    }
-    if load.group {
-        req = req.header(GROUP_HEADER, GROUP);
-    }
-    let r = req.send().await?;
-    let status = r.status();
-    let text = r.text().await?;
+/// A request of the set-up: its JSON answer, or the error it got.
+async fn call(connection: &mut Connection, target: &Target, load: Load) -> anyhow::Result<Value> {
+    let (status, body) = connection.exchange(target, load).await?;
     if !status.is_success() {
-        bail!("{status}: {text}");
+        bail!("{status}: {}", String::from_utf8_lossy(&body));
     }
-    Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+    Ok(if body.is_empty() { Value::Null } else { serde_json::from_slice(&body)? })
 }
 
 /// A request, made ready before it is sent: in the load phase, before it is
@@ -217,7 +207,7 @@ struct Target {
     authorization: HeaderValue,
 }
 
-/// One connection of the load phase, as `wrk` keeps one per client: each
+/// One connection to the server, as `wrk` keeps one per client: each
 /// request is written on it and its answer read back, with none of a pooled
 /// client's work per request (its pool's lock, redirects, URL handling). The
 /// load generator shares the two cores with the server; reqwest's per-request
@@ -233,9 +223,8 @@ impl Connection {
         Ok(Connection(sender))
     }
 
-    /// Sends a request of the load phase: the body is read (the whole
-    /// response is timed) but not parsed. Whether it succeeded.
-    async fn send(&mut self, target: &Target, load: Load) -> anyhow::Result<bool> {
+    /// Sends `load` and reads its whole answer: the status and the body.
+    async fn exchange(&mut self, target: &Target, load: Load) -> anyhow::Result<(StatusCode, Bytes)> {
         let json = load.body.is_some();
         let mut req = Request::new(Full::new(load.body.unwrap_or_default()));
         *req.method_mut() = load.method;
@@ -252,9 +241,8 @@ impl Connection {
         // Ready once the answer before was read; an error if the server closed it.
         self.0.ready().await?;
         let response = self.0.send_request(req).await?;
-        let ok = response.status().is_success();
-        response.into_body().collect().await?;
-        Ok(ok)
+        let status = response.status();
+        Ok((status, response.into_body().collect().await?.to_bytes()))
     }
 }
 
@@ -285,15 +273,16 @@ async fn run(target: &Target, connections: usize, warmup: Duration, duration: Du
                     let i = counter.fetch_add(1, Ordering::Relaxed);
                     let load = step(i);
                     let t = Instant::now();
+                    // The body is read (the whole answer is timed) but not parsed.
                     let ok = match open {
-                        Ok(mut open) => match open.send(&target, load).await {
-                            Ok(ok) => {
+                        Ok(mut open) => {
+                            let sent = open.exchange(&target, load).await;
+                            // A connection that failed is dropped: the next request opens another.
+                            if sent.is_ok() {
                                 connection = Some(open);
-                                ok
                             }
-                            // The connection failed: the next request opens another.
-                            Err(_) => false,
-                        },
+                            sent.is_ok_and(|(status, _)| status.is_success())
+                        }
                         Err(_) => false,
                     };
                     if t >= measured_from {
@@ -340,9 +329,9 @@ fn main() -> anyhow::Result<()> {
 async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
     let (db, _dir) = database(&args)?;
     let (server, _) = start(&args, &db)?;
-    let http = Client::builder().pool_max_idle_per_host(args.connections.max(1)).build()?;
     let base = server.base.clone();
-    let token: Value = http
+    // The one form-encoded request, through reqwest; every other goes through a [`Connection`].
+    let token: Value = reqwest::Client::new()
         .post(format!("{base}/oauth/token"))
         .form(&[("grant_type", "password"), ("username", ADMIN), ("password", PASSWORD)])
         .send()
@@ -351,11 +340,12 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
         .await?;
     let token = token["access_token"].as_str().context("token")?.to_owned();
     let authorization = HeaderValue::from_str(&format!("Bearer {token}"))?;
-    let info: Value = http.get(format!("{base}/oauth/userinfo")).bearer_auth(&token).send().await?.json().await?;
+    let addr = base.strip_prefix("http://").context("the server listens on plain HTTP")?.to_owned();
+    let target = Target { host: HeaderValue::from_str(&addr)?, addr, authorization };
+    let mut connection = Connection::open(&target).await?;
+    let info = call(&mut connection, &target, Load::get(&Uri::from_static("/oauth/userinfo"), false)).await?;
     let account = info["accounts"][0]["account_id"].as_str().context("account")?.to_owned();
     let api = format!("/restapi/v2.1/accounts/{account}");
-    let addr = base.strip_prefix("http://").context("the server listens on plain HTTP")?.to_owned();
-    let target = Target { host: HeaderValue::from_str(&addr)?, addr, authorization: authorization.clone() };
 
     // Seed through the public API: bulk creates of 500, four in flight at
     // any time (a new one starts as soon as the oldest is answered).
@@ -364,6 +354,8 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
     let batches = args.users.div_ceil(500);
     let mut ids: Vec<String> = Vec::with_capacity(args.users);
     let mut pending = std::collections::VecDeque::new();
+    // The connections of the batches in flight, reused by the next ones.
+    let mut idle = Vec::new();
     for b in 0..batches {
         let n = 500.min(args.users - b * 500);
         let users: Vec<Value> = (0..n)
@@ -373,13 +365,20 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
                        "userSettings": {"locale": "fr"}, "customSettings": [{"name": "team", "value": "blue"}]})
             })
             .collect();
-        let (http, base, authorization, create) = (http.clone(), base.clone(), authorization.clone(), create.clone());
+        let mut connection = match idle.pop() {
+            Some(connection) => connection,
+            None => Connection::open(&target).await?,
+        };
+        let (target, create) = (target.clone(), create.clone());
         pending.push_back(tokio::spawn(async move {
-            call(&http, &base, &authorization, Load::json(Method::POST, &create, &json!({"newUsers": users}), false))
-                .await
+            let load = Load::json(Method::POST, &create, &json!({"newUsers": users}), false);
+            let created = call(&mut connection, &target, load).await;
+            (connection, created)
         }));
         while pending.len() == 4 || (b + 1 == batches && !pending.is_empty()) {
-            let created = pending.pop_front().expect("a pending batch").await??;
+            let (connection, created) = pending.pop_front().expect("a pending batch").await?;
+            idle.push(connection);
+            let created = created?;
             for u in created["newUsers"].as_array().context("newUsers")? {
                 ids.push(u["userId"].as_str().context("a user failed to seed")?.to_owned());
             }
@@ -395,8 +394,8 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
     };
     let (users, settings, custom) = (paths("")?, paths("/settings")?, paths("/custom_settings")?);
     let body = json!({"customSettings": [{"name": "color", "value": "red"}]});
-    for url in custom.iter() {
-        call(&http, &base, &authorization, Load::json(Method::PUT, url, &body, true)).await?;
+    for path in custom.iter() {
+        call(&mut connection, &target, Load::json(Method::PUT, path, &body, true)).await?;
     }
     let created = Arc::new(AtomicU64::new(0));
     let last = args.users.saturating_sub(99);

@@ -119,11 +119,8 @@ impl Writer {
         job: impl FnOnce(&mut SqliteConn) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let outcome = undo.run(conn, job);
-            Box::new(move |commit: Result<(), Error>| {
-                let _ = answer.send(commit.and(outcome));
-            })
+        let job = queued(undo, job, move |outcome| {
+            let _ = answer.send(outcome);
         });
         self.jobs.send(Some(job)).map_err(|_| Error::Unavailable)?;
         answered.await.map_err(|_| Error::Unavailable)?
@@ -137,6 +134,19 @@ impl Writer {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
+}
+
+/// `work` as a job of the writer's queue: run as `undo` says, and its
+/// outcome given to `answer` once the batch's commit is known.
+fn queued<T: Send + 'static>(
+    undo: Undo,
+    work: impl FnOnce(&mut SqliteConn) -> Result<T, Error> + Send + 'static,
+    answer: impl FnOnce(Result<T, Error>) + Send + 'static,
+) -> Job {
+    Box::new(move |conn| {
+        let outcome = undo.run(conn, work);
+        Box::new(move |commit: Result<(), Error>| answer(commit.and(outcome)))
+    })
 }
 
 /// How the writer undoes a failed job's changes, leaving the other jobs of
@@ -369,7 +379,7 @@ mod tests {
     /// Each job's id and what it was answered.
     type Outcomes = Arc<Mutex<Vec<(u8, Result<(), Error>)>>>;
 
-    /// A job as [`Writer::run`] makes it, whose outcome lands in `outcomes`.
+    /// A job as [`Writer::run`] queues it, whose outcome lands in `outcomes`.
     fn job(
         undo: Undo,
         outcomes: &Outcomes,
@@ -377,10 +387,11 @@ mod tests {
         work: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send + 'static,
     ) -> Job {
         let outcomes = outcomes.clone();
-        Box::new(move |conn| {
-            let outcome = undo.run(conn, |c| work(c.0).map_err(crate::db_error));
-            Box::new(move |commit: Result<(), Error>| outcomes.lock().unwrap().push((id, commit.and(outcome))))
-        })
+        queued(
+            undo,
+            move |c| work(c.0).map_err(crate::db_error),
+            move |outcome| outcomes.lock().unwrap().push((id, outcome)),
+        )
     }
 
     fn insert(v: i64) -> impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<()> + Send {
