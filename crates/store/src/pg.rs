@@ -357,6 +357,13 @@ impl Conn for PgConn {
     /// connection, for any number of rows.
     async fn insert_rows(&mut self, insert: &str, rows: Vec<Vec<Arg>>, then: &str) -> Result<(), DbError> {
         let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
+        if let [row] = &rows[..] {
+            // One row (a custom settings PUT): a `VALUES` list of one is
+            // planned once too, and skips the arrays and the function scan.
+            let values = crate::Params::default().list(row.len());
+            let args = rows.into_iter().flatten().collect();
+            return self.write(&format!("{insert} VALUES ({values}) {then}"), one_each(args)).await;
+        }
         let (columns, arrays) = Param::columns(rows, width);
         self.write(&format!("{insert} SELECT * FROM unnest({arrays}) {then}"), columns).await
     }
