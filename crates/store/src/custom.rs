@@ -10,8 +10,8 @@ use roster_domain::Error;
 use sqlx::Row as _;
 
 use crate::accounts::parse_uuid;
-use crate::members::member_in;
-use crate::sql::{args, flushed, member_transaction, Conn, DbError, Row};
+use crate::members::{by_account, member_in, only, LOCK_MEMBERS};
+use crate::sql::{args, flushed, write_transaction, Conn, DbError, Row};
 use crate::{db_error, Store};
 
 /// A change to one group of custom settings.
@@ -76,96 +76,129 @@ impl Store {
         if_match: Option<Vec<String>>,
     ) -> Result<Vec<CustomSetting>, Error> {
         actor.ensure_can_update_user(user)?;
-        let (actor, group) = (actor.clone(), group.to_owned());
-        member_transaction!(self, actor.account_id, user, |conn| change_in(
-            conn,
-            actor.clone(),
-            user,
-            group.clone(),
-            change.clone(),
-            if_match.clone()
-        ))
+        let job = CustomChangeOf { actor: actor.clone(), user, group: group.to_owned(), change, if_match };
+        match &self.pg {
+            Some(pg) => pg.custom.run(job).await,
+            None => write_transaction!(self, |conn| only(change_custom(conn, std::slice::from_ref(&job)))),
+        }
     }
 }
 
-async fn change_in<C: Conn>(
-    conn: &mut C,
+/// A change of one group of a member's custom settings, as
+/// [`Store::change_custom_settings`] takes it.
+pub(crate) struct CustomChangeOf {
     actor: Actor,
     user: UserId,
     group: String,
     change: CustomChange,
     if_match: Option<Vec<String>>,
-) -> Result<Vec<CustomSetting>, Error> {
-    let (account, group) = (actor.account_id, group.as_str());
-    let all =
-        all_settings_for_update(conn, account, user).await?.ok_or_else(|| Error::UnknownUser(user.to_string()))?;
-    let (current, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|(of, _)| of == group);
-    let mut current: Vec<CustomSetting> = current.into_iter().map(|(_, setting)| setting).collect();
-    if if_match.is_some_and(|tags| !tags.contains(&content_tag(&current))) {
-        return Err(Error::PreconditionFailed);
+}
+
+impl crate::pg::MemberWrite for CustomChangeOf {
+    fn member(&self) -> (AccountId, UserId) {
+        (self.actor.account_id, self.user)
     }
-    // The writes go out together, with `COMMIT` where this transaction is
-    // the connection's own (no failure of theirs is told apart: any fails
-    // the request).
-    conn.hold_writes();
-    match change {
-        CustomChange::Put(items) => {
-            custom_settings::merge(&mut current, &items);
-            custom_settings::check_size(others.iter().map(|(_, setting)| setting).chain(current.iter()))?;
-            upsert(conn, account, user, group, &items).await?;
-        }
-        CustomChange::Delete(names) => {
-            current.retain(|setting| !names.contains(&setting.name));
-            for name in names {
-                conn.execute(
-                    "DELETE FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key = $3 AND name = $4",
-                    args![account.0, user.to_string(), group, name],
-                )
-                .await
-                .map_err(db_error)?;
+}
+
+/// Applies custom settings changes, of one member each: reads every custom
+/// setting of their members (with other writers, PostgreSQL, locking the
+/// membership rows until the transaction ends, so that concurrent changes of
+/// one member apply one after the other and the size limit holds for what
+/// they leave together), applies each change, and writes those that apply.
+/// One statement reads (per account), and one upserts (per account and
+/// group), on PostgreSQL ([`crate::pg::Together`]).
+pub(crate) async fn change_custom<C: Conn>(
+    conn: &mut C,
+    jobs: &[CustomChangeOf],
+) -> Result<Vec<Result<Vec<CustomSetting>, Error>>, Error> {
+    // With other writers (PostgreSQL) the membership rows are locked, and
+    // each member's settings read by the index, member by member: this
+    // statement is planned once for any number of members, and as a plain
+    // join PostgreSQL chose to hash every custom setting of the account where
+    // its statistics were stale (`OFFSET 0` keeps the subquery a subquery;
+    // SQLite has no `LATERAL`, and plans each statement it runs).
+    let (settings, lock) = if conn.single_writer() {
+        ("LEFT JOIN custom_settings c ON c.account_id = m.account_id AND c.user_id = m.user_id", "")
+    } else {
+        (
+            "LEFT JOIN LATERAL (SELECT id, group_key, name, value FROM custom_settings \
+             WHERE account_id = m.account_id AND user_id = m.user_id OFFSET 0) c ON true",
+            LOCK_MEMBERS,
+        )
+    };
+    let read = format!(
+        "SELECT m.user_id AS member, c.id, c.group_key, c.name, c.value FROM memberships m {settings} \
+         WHERE m.account_id = $1 AND m.user_id"
+    );
+    let mut all: HashMap<(AccountId, String), Vec<Stored>> = HashMap::new();
+    for (account, users) in by_account(jobs.iter().map(|job| (job.actor.account_id, job.user))) {
+        for row in conn.fetch_among(&read, args![account.0], users, lock).await.map_err(db_error)? {
+            let settings = all.entry((account, row.text("member")?)).or_default();
+            // A member without custom settings is one row of nulls.
+            if row.opt_text("name")?.is_some() {
+                settings.push((row.int("id")?, row.text("group_key")?, setting_from(&row)?));
             }
         }
     }
+    let mut upserts: Vec<((AccountId, &str), UserId, &[CustomSetting])> = Vec::new();
+    let mut deletes = Vec::new();
+    let outcomes = jobs
+        .iter()
+        .map(|job| {
+            let (account, group) = (job.actor.account_id, job.group.as_str());
+            let mut member =
+                all.remove(&(account, job.user.to_string())).ok_or_else(|| Error::UnknownUser(job.user.to_string()))?;
+            // Sorted here, not by `ORDER BY`: PostgreSQL set up a sort node
+            // on every execution (2 % of the machine's time under custom
+            // settings PUTs, in `ExecInitSort` alone), for a member's few rows.
+            member.sort_unstable_by_key(|(id, _, _)| *id);
+            let (current, others): (Vec<_>, Vec<_>) = member.into_iter().partition(|(_, of, _)| of == group);
+            let mut current: Vec<CustomSetting> = current.into_iter().map(|(_, _, setting)| setting).collect();
+            if job.if_match.as_ref().is_some_and(|tags| !tags.contains(&content_tag(&current))) {
+                return Err(Error::PreconditionFailed);
+            }
+            match &job.change {
+                CustomChange::Put(items) => {
+                    custom_settings::merge(&mut current, items);
+                    custom_settings::check_size(others.iter().map(|(_, _, setting)| setting).chain(current.iter()))?;
+                    upserts.push(((account, group), job.user, items));
+                }
+                CustomChange::Delete(names) => {
+                    current.retain(|setting| !names.contains(&setting.name));
+                    deletes.extend(names.iter().map(|name| args![account.0, job.user.to_string(), group, name]));
+                }
+            }
+            // The group as the writes leave it, without reading it again: no
+            // other write of this member runs in between (one writer on
+            // SQLite; the membership's row lock on PostgreSQL), and `merge`
+            // orders as the rows' ids do.
+            Ok(current)
+        })
+        .collect();
+    // The writes go out together, with `COMMIT` where the transaction is the
+    // connection's own (no failure of theirs is told apart: any fails them all).
+    conn.hold_writes();
+    upserts.sort_by_key(|(of, _, _)| *of);
+    for chunk in upserts.chunk_by(|(a, _, _), (b, _, _)| a == b) {
+        let ((account, group), _, _) = chunk[0];
+        let rows: Vec<_> = chunk.iter().map(|(_, user, items)| (*user, *items)).collect();
+        upsert_many(conn, account, group, &rows).await.map_err(db_error)?;
+    }
+    for delete in deletes {
+        conn.execute(
+            "DELETE FROM custom_settings WHERE account_id = $1 AND user_id = $2 AND group_key = $3 AND name = $4",
+            delete,
+        )
+        .await
+        .map_err(db_error)?;
+    }
     conn.commit_with_next();
-    // The group as the writes leave it, without reading it again: no other
-    // write of this member runs in between (one writer on SQLite; the
-    // membership's row lock on PostgreSQL), and `merge` orders as the rows'
-    // ids do.
-    flushed(conn, Ok(current)).await
+    flushed(conn, Ok(outcomes)).await
 }
 
-/// Every custom setting of a member, with its group, oldest first; `None`
-/// when the user is not a member. With several writers (PostgreSQL) the
-/// membership row stays locked until the transaction ends, so concurrent
-/// changes of one member's settings apply one after the other (and the size
-/// limit holds for what they leave together). One statement locks and reads.
-async fn all_settings_for_update(
-    conn: &mut impl Conn,
-    account: AccountId,
-    user: UserId,
-) -> Result<Option<Vec<(String, CustomSetting)>>, Error> {
-    let lock = if conn.single_writer() { "" } else { " FOR NO KEY UPDATE OF m" };
-    // Sorted here, not by `ORDER BY`: PostgreSQL set up a sort node on every
-    // execution (2 % of the machine's time under custom settings PUTs, in
-    // `ExecInitSort` alone), for a member's few rows.
-    let sql = format!(
-        "SELECT c.id, c.group_key, c.name, c.value FROM memberships m LEFT JOIN custom_settings c \
-         ON c.account_id = m.account_id AND c.user_id = m.user_id WHERE m.account_id = $1 AND m.user_id = $2{lock}"
-    );
-    let rows = conn.fetch_all(&sql, args![account.0, user.to_string()]).await.map_err(db_error)?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let mut all = Vec::with_capacity(rows.len());
-    for row in &rows {
-        // A member without custom settings is one row of nulls.
-        if row.opt_text("name")?.is_some() {
-            all.push((row.int("id")?, row.text("group_key")?, setting_from(row)?));
-        }
-    }
-    all.sort_unstable_by_key(|(id, _, _)| *id);
-    Ok(Some(all.into_iter().map(|(_, group, setting)| (group, setting)).collect()))
-}
+/// A custom setting as stored: its id (the order of the member's settings),
+/// group, name and value.
+type Stored = (i64, String, CustomSetting);
 
 /// The member's settings in `group`, oldest first.
 async fn settings_of(

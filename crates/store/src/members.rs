@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, Row as _};
 use uuid::Uuid;
 
 use crate::accounts::{account_clause, account_from_row, bind_account, parse_uuid};
-use crate::sql::{args, flushed, member_transaction, write_transaction, Arg, Conn, DbError, Row};
+use crate::sql::{args, flushed, write_transaction, Arg, Conn, DbError, Row};
 use crate::writer::Undo;
 use crate::{db_error, Params, Store};
 
@@ -213,15 +213,15 @@ impl Store {
         if_match: Option<Vec<String>>,
     ) -> Result<SettingsOf, Error> {
         actor.ensure_can_update_user(user)?;
-        let actor = actor.clone();
-        // Its one write is its last statement (see `set_settings`).
-        member_transaction!(self, actor.account_id, user, Undo::LastStatement, |conn| set_settings(
-            conn,
-            actor.clone(),
-            user,
-            change.clone(),
-            if_match.clone()
-        ))
+        let job = SettingsChange { actor: actor.clone(), user, change, if_match };
+        match &self.pg {
+            Some(pg) => pg.settings.run(job).await,
+            // Its one write is its last statement (see `set_settings`).
+            None => write_transaction!(self, Undo::LastStatement, |conn| only(set_settings(
+                conn,
+                std::slice::from_ref(&job)
+            ))),
+        }
     }
 
     /// The login record for an email: the user, its password hash, and
@@ -671,39 +671,89 @@ impl SettingsOf {
     }
 }
 
-/// Reads the member's settings, applies `change`, and writes them. With
-/// other writers (PostgreSQL), the read locks the membership row until the
-/// transaction ends.
-async fn set_settings<C: Conn>(
-    conn: &mut C,
+/// A change of a member's settings, as [`Store::update_settings`] takes it.
+pub(crate) struct SettingsChange {
     actor: Actor,
     user: UserId,
     change: SettingsPatch,
     if_match: Option<Vec<String>>,
-) -> Result<SettingsOf, Error> {
-    const READ: &str = "SELECT m.seq, m.settings, m.version, p.settings AS profile_settings, p.builtin AS profile_builtin \
-         FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id WHERE m.account_id = $1 AND m.user_id = $2";
-    let sql = if conn.single_writer() { READ } else { &format!("{READ} FOR NO KEY UPDATE OF m") };
-    let row = conn
-        .fetch_optional(sql, args![actor.account_id.0, user.to_string()])
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
-    let mut current = SettingsOf { settings: json(&row.text("settings")?)?, caps: profile_caps(&row)? };
-    if if_match.is_some_and(|tags| !tags.contains(&current.tag())) {
-        return Err(Error::PreconditionFailed);
+}
+
+impl crate::pg::MemberWrite for SettingsChange {
+    fn member(&self) -> (AccountId, UserId) {
+        (self.actor.account_id, self.user)
+    }
+}
+
+/// Applies settings changes, of one member each: reads their members'
+/// settings, applies each change, and writes those that apply, with one
+/// statement each way (per account) on PostgreSQL ([`crate::pg::Together`]).
+/// With other writers (PostgreSQL), the read locks the membership rows
+/// until the transaction ends.
+pub(crate) async fn set_settings<C: Conn>(
+    conn: &mut C,
+    jobs: &[SettingsChange],
+) -> Result<Vec<Result<SettingsOf, Error>>, Error> {
+    const READ: &str = "SELECT m.user_id, m.seq, m.settings, m.version, p.settings AS profile_settings, \
+         p.builtin AS profile_builtin FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id \
+         WHERE m.account_id = $1 AND m.user_id";
+    let lock = if conn.single_writer() { "" } else { LOCK_MEMBERS };
+    let mut rows = HashMap::new();
+    for (account, users) in by_account(jobs.iter().map(|job| (job.actor.account_id, job.user))) {
+        for row in conn.fetch_among(READ, args![account.0], users, lock).await.map_err(db_error)? {
+            rows.insert((account, row.text("user_id")?), row);
+        }
     }
     let now = Timestamp::now();
-    current.settings.apply(change, &current.caps, actor.caps.manage_users, actor.user_id, now)?;
+    let mut writes = Vec::new();
+    let outcomes = jobs
+        .iter()
+        .map(|job| {
+            let row = rows
+                .get(&(job.actor.account_id, job.user.to_string()))
+                .ok_or_else(|| Error::UnknownUser(job.user.to_string()))?;
+            let mut current = SettingsOf { settings: json(&row.text("settings")?)?, caps: profile_caps(row)? };
+            if job.if_match.as_ref().is_some_and(|tags| !tags.contains(&current.tag())) {
+                return Err(Error::PreconditionFailed);
+            }
+            let (manage_users, by) = (job.actor.caps.manage_users, job.actor.user_id);
+            current.settings.apply(job.change.clone(), &current.caps, manage_users, by, now)?;
+            writes.push(args![row.int("seq")?, to_json(&current.settings), now.0, row.int("version")? + 1]);
+            Ok(current)
+        })
+        .collect();
     // By the row's key, read above: on SQLite one b-tree to descend instead
     // of the `(account_id, user_id)` index and then the table (the writer
-    // spent about 1.5 µs less per settings update).
-    // The one write, and the last statement ([`Undo::LastStatement`]).
-    const WRITE: &str =
-        "UPDATE memberships SET settings = $1, updated_at = $2, version = version + 1 WHERE seq = $3 AND version = $4";
-    let args = args![to_json(&current.settings), now.0, row.int("seq")?, row.int("version")?];
-    conn.execute(WRITE, args).await.map_err(db_error)?;
-    Ok(current)
+    // spent about 1.5 µs less per settings update). The one write, and
+    // the last statement ([`Undo::LastStatement`]); `COMMIT` goes with it.
+    conn.commit_with_next();
+    conn.update_rows("memberships", &["seq", "settings", "updated_at", "version"], &[], writes)
+        .await
+        .map_err(db_error)?;
+    Ok(outcomes)
+}
+
+/// The end of a statement that reads members `m` to change them, with other
+/// writers (PostgreSQL): their rows stay locked until the transaction ends,
+/// locked in one order, the ids' bytes (as every transaction that locks
+/// several members does), so that two transactions cannot deadlock.
+pub(crate) const LOCK_MEMBERS: &str = " ORDER BY m.user_id COLLATE \"C\" FOR NO KEY UPDATE OF m";
+
+/// The users of each account, in the order first met.
+pub(crate) fn by_account(members: impl Iterator<Item = (AccountId, UserId)>) -> Vec<(AccountId, Vec<String>)> {
+    let mut accounts: Vec<(AccountId, Vec<String>)> = Vec::new();
+    for (account, user) in members {
+        match accounts.iter_mut().find(|(of, _)| *of == account) {
+            Some((_, users)) => users.push(user.to_string()),
+            None => accounts.push((account, vec![user.to_string()])),
+        }
+    }
+    accounts
+}
+
+/// The one outcome of work on one job.
+pub(crate) async fn only<T>(work: impl Future<Output = Result<Vec<Result<T, Error>>, Error>>) -> Result<T, Error> {
+    work.await?.pop().unwrap_or_else(|| Err(Error::Internal("a write did not run".into())))
 }
 
 /// Members read to be changed, by user (those found): with several writers
@@ -721,12 +771,11 @@ async fn members_for_update<C: Conn>(
     identity: bool,
     ask_shared: bool,
 ) -> Result<HashMap<UserId, (Member, bool)>, Error> {
-    // Locked in one order, the ids' bytes (as every transaction that locks
-    // several members does), so that two of them cannot deadlock.
+    // Locked in one order (see `LOCK_MEMBERS`).
     let lock = match (conn.single_writer(), identity) {
         (true, _) => "",
         (false, true) => " ORDER BY m.user_id COLLATE \"C\" FOR NO KEY UPDATE OF m, u",
-        (false, false) => " ORDER BY m.user_id COLLATE \"C\" FOR NO KEY UPDATE OF m",
+        (false, false) => LOCK_MEMBERS,
     };
     let select = if ask_shared { MEMBER_SELECT_WITH_OTHERS } else { MEMBER_SELECT };
     let mut keys: Vec<String> = users.iter().map(UserId::to_string).collect();

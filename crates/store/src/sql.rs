@@ -100,23 +100,6 @@ macro_rules! write_transaction {
 }
 pub(crate) use write_transaction;
 
-/// [`write_transaction!`] for work on one member's rows (`$account`,
-/// `$user`) that may run twice: on PostgreSQL it commits together with
-/// other members' ([`crate::pg::PgWrites::together`], whose rules the work
-/// keeps).
-macro_rules! member_transaction {
-    ($store:expr, $account:expr, $user:expr, |$conn:ident| $body:expr) => {
-        $crate::sql::member_transaction!($store, $account, $user, $crate::writer::Undo::Savepoint, |$conn| $body)
-    };
-    ($store:expr, $account:expr, $user:expr, $undo:expr, |$conn:ident| $body:expr) => {
-        match &$store.pg {
-            Some(pg) => pg.together($account, $user, move |$conn| Box::pin($body)).await,
-            None => $crate::sql::write_transaction!($store, $undo, |$conn| $body),
-        }
-    };
-}
-pub(crate) use member_transaction;
-
 /// The outcome of work done with writes held back (see
 /// [`Conn::hold_writes`]), once the held statements are sent: their
 /// failure is the work's.
