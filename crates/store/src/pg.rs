@@ -51,6 +51,16 @@ const MOST_STATEMENTS: usize = 256;
 /// Most member writes in one transaction of [`Together`].
 const MOST_TOGETHER: usize = 128;
 
+/// How a transaction of [`Together`] begins. Its statements take arrays of
+/// any length and are prepared once per connection to be planned once; left
+/// to choose, PostgreSQL planned them again on every execution (a plan for
+/// the values given looks cheaper than one for an array of unknown length):
+/// 7 % of the machine's time under settings PUTs. (Not for every statement:
+/// a plan made once while a table was nearly empty, say, stays until the
+/// table's statistics change, and the 500 emails of a bulk create were read
+/// by a scan of the whole table, 200 ms, in the benchmark right after seeding.)
+const BEGIN_TOGETHER: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+
 pub(crate) struct PgWrites {
     pool: Pool,
     /// Settings changes (`PUT .../users/{userId}/settings`), run together.
@@ -66,14 +76,7 @@ pub(crate) type Work<'c, T> = Pin<Box<dyn Future<Output = Result<Vec<Result<T, E
 
 impl PgWrites {
     pub(crate) fn new(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<PgWrites, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::PostgresUrl(e.to_string()))?;
-        // The statements here take arrays of any length and are prepared
-        // once per connection to be planned once. Left to choose, PostgreSQL
-        // planned them again on every execution (a plan for the values
-        // given looks cheaper than one for an array of unknown length):
-        // 7 % of the machine's time under settings PUTs.
-        let options = format!("{} -c plan_cache_mode=force_generic_plan", config.get_options().unwrap_or_default());
-        config.options(options.trim_start());
+        let config = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::PostgresUrl(e.to_string()))?;
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(max_connections as usize)
@@ -93,7 +96,7 @@ impl PgWrites {
 
     /// A connection for one transaction, begun with its first statement.
     pub(crate) async fn begin(&self) -> Result<PgConn, Error> {
-        Ok(PgConn::new(connection(&self.pool).await?, Transaction::ToBegin))
+        Ok(PgConn::new(connection(&self.pool).await?, "BEGIN"))
     }
 
     /// One statement on its own (in a transaction of its own).
@@ -112,6 +115,8 @@ impl PgWrites {
 /// [`PgConn::commit`] (an error, or a request cut short), it rolls back.
 pub(crate) struct PgConn {
     client: Object,
+    /// What begins the transaction (see [`PgConn::new`]).
+    begin: &'static str,
     transaction: Transaction,
     /// Whether `execute` holds its statements back (see [`Conn::hold_writes`]).
     holding: bool,
@@ -122,17 +127,25 @@ pub(crate) struct PgConn {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Transaction {
-    /// `BEGIN` goes out with the next statement.
+    /// `BEGIN` (its `begin`) goes out with the next statement.
     ToBegin,
     /// Begun: `COMMIT` ends it, and dropping the connection rolls it back.
     Open,
-    /// None (any more): each statement commits on its own.
+    /// None any more: each statement commits on its own.
     None,
 }
 
 impl PgConn {
-    fn new(client: Object, transaction: Transaction) -> PgConn {
-        PgConn { client, transaction, holding: false, held: Vec::new(), commit_next: false }
+    /// A connection whose transaction `begin` begins, with its first statement.
+    fn new(client: Object, begin: &'static str) -> PgConn {
+        PgConn {
+            client,
+            begin,
+            transaction: Transaction::ToBegin,
+            holding: false,
+            held: Vec::new(),
+            commit_next: false,
+        }
     }
 
     pub(crate) async fn commit(mut self) -> Result<(), Error> {
@@ -184,9 +197,9 @@ impl PgConn {
             return Ok(Vec::new());
         }
         let params: Vec<_> = statements.iter().map(|(_, args)| params(args)).collect();
-        let PgConn { client, transaction, commit_next, .. } = self;
+        let PgConn { client, begin, transaction, commit_next, .. } = self;
         let client: &tokio_postgres::Client = client;
-        let begin = (*transaction == Transaction::ToBegin).then(|| client.batch_execute("BEGIN"));
+        let begin = (*transaction == Transaction::ToBegin).then(|| client.batch_execute(begin));
         let sent = futures_util::future::join_all(
             statements.iter().zip(&params).map(|((statement, _), params)| client.query(statement, params)),
         );
@@ -502,7 +515,7 @@ async fn run_together<J, T, F>(pool: &Pool, jobs: &[J], work: &F) -> Result<Vec<
 where
     F: for<'c> Fn(&'c mut PgConn, &'c [J]) -> Work<'c, T>,
 {
-    let mut conn = PgConn::new(connection(pool).await?, Transaction::ToBegin);
+    let mut conn = PgConn::new(connection(pool).await?, BEGIN_TOGETHER);
     let outcomes = work(&mut conn, jobs).await?;
     conn.commit().await?;
     Ok(outcomes)
