@@ -10,7 +10,7 @@ use roster_domain::Error;
 use sqlx::Row as _;
 
 use crate::accounts::parse_uuid;
-use crate::members::{by_account, member_in, only, LOCK_MEMBERS};
+use crate::members::{by_account, member_in, only, MemberChange, LOCK_MEMBERS};
 use crate::sql::{args, flushed, write_transaction, Conn, DbError, Row};
 use crate::{db_error, Store};
 
@@ -76,7 +76,12 @@ impl Store {
         if_match: Option<Vec<String>>,
     ) -> Result<Vec<CustomSetting>, Error> {
         actor.ensure_can_update_user(user)?;
-        let job = CustomChangeOf { actor: actor.clone(), user, group: group.to_owned(), change, if_match };
+        let job = MemberChange {
+            actor: actor.clone(),
+            user,
+            change: GroupChange { group: group.to_owned(), change },
+            if_match,
+        };
         match &self.pg {
             Some(pg) => pg.custom.run(job).await,
             None => write_transaction!(self, |conn| only(change_custom(conn, std::slice::from_ref(&job)))),
@@ -84,20 +89,10 @@ impl Store {
     }
 }
 
-/// A change of one group of a member's custom settings, as
-/// [`Store::change_custom_settings`] takes it.
-pub(crate) struct CustomChangeOf {
-    actor: Actor,
-    user: UserId,
+/// A change of one group of a member's custom settings.
+pub(crate) struct GroupChange {
     group: String,
     change: CustomChange,
-    if_match: Option<Vec<String>>,
-}
-
-impl crate::pg::MemberWrite for CustomChangeOf {
-    fn member(&self) -> (AccountId, UserId) {
-        (self.actor.account_id, self.user)
-    }
 }
 
 /// Applies custom settings changes, of one member each: reads every custom
@@ -109,7 +104,7 @@ impl crate::pg::MemberWrite for CustomChangeOf {
 /// group), on PostgreSQL ([`crate::pg::Together`]).
 pub(crate) async fn change_custom<C: Conn>(
     conn: &mut C,
-    jobs: &[CustomChangeOf],
+    jobs: &[MemberChange<GroupChange>],
 ) -> Result<Vec<Result<Vec<CustomSetting>, Error>>, Error> {
     // With other writers (PostgreSQL) the membership rows are locked, and
     // each member's settings read by the index, member by member: this
@@ -117,22 +112,17 @@ pub(crate) async fn change_custom<C: Conn>(
     // join PostgreSQL chose to hash every custom setting of the account where
     // its statistics were stale (`OFFSET 0` keeps the subquery a subquery;
     // SQLite has no `LATERAL`, and plans each statement it runs).
-    let (settings, lock) = if conn.single_writer() {
-        ("LEFT JOIN custom_settings c ON c.account_id = m.account_id AND c.user_id = m.user_id", "")
-    } else {
-        (
-            "LEFT JOIN LATERAL (SELECT id, group_key, name, value FROM custom_settings \
-             WHERE account_id = m.account_id AND user_id = m.user_id OFFSET 0) c ON true",
-            LOCK_MEMBERS,
-        )
-    };
-    let read = format!(
-        "SELECT m.user_id AS member, c.id, c.group_key, c.name, c.value FROM memberships m {settings} \
-         WHERE m.account_id = $1 AND m.user_id"
-    );
+    const READ: &str = "SELECT m.user_id AS member, c.id, c.group_key, c.name, c.value FROM memberships m \
+         LEFT JOIN custom_settings c ON c.account_id = m.account_id AND c.user_id = m.user_id \
+         WHERE m.account_id = $1 AND m.user_id";
+    const READ_LOCKED: &str = "SELECT m.user_id AS member, c.id, c.group_key, c.name, c.value FROM memberships m \
+         LEFT JOIN LATERAL (SELECT id, group_key, name, value FROM custom_settings \
+         WHERE account_id = m.account_id AND user_id = m.user_id OFFSET 0) c ON true \
+         WHERE m.account_id = $1 AND m.user_id";
+    let (read, lock) = if conn.single_writer() { (READ, "") } else { (READ_LOCKED, LOCK_MEMBERS) };
     let mut all: HashMap<(AccountId, String), Vec<Stored>> = HashMap::new();
-    for (account, users) in by_account(jobs.iter().map(|job| (job.actor.account_id, job.user))) {
-        for row in conn.fetch_among(&read, args![account.0], users, lock).await.map_err(db_error)? {
+    for (account, users) in by_account(jobs) {
+        for row in conn.fetch_among(read, args![account.0], users, lock).await.map_err(db_error)? {
             let settings = all.entry((account, row.text("member")?)).or_default();
             // A member without custom settings is one row of nulls.
             if row.opt_text("name")?.is_some() {
@@ -145,7 +135,7 @@ pub(crate) async fn change_custom<C: Conn>(
     let outcomes = jobs
         .iter()
         .map(|job| {
-            let (account, group) = (job.actor.account_id, job.group.as_str());
+            let (account, group) = (job.actor.account_id, job.change.group.as_str());
             let mut member =
                 all.remove(&(account, job.user.to_string())).ok_or_else(|| Error::UnknownUser(job.user.to_string()))?;
             // Sorted here, not by `ORDER BY`: PostgreSQL set up a sort node
@@ -157,7 +147,7 @@ pub(crate) async fn change_custom<C: Conn>(
             if job.if_match.as_ref().is_some_and(|tags| !tags.contains(&content_tag(&current))) {
                 return Err(Error::PreconditionFailed);
             }
-            match &job.change {
+            match &job.change.change {
                 CustomChange::Put(items) => {
                     custom_settings::merge(&mut current, items);
                     custom_settings::check_size(others.iter().map(|(_, _, setting)| setting).chain(current.iter()))?;

@@ -213,7 +213,7 @@ impl Store {
         if_match: Option<Vec<String>>,
     ) -> Result<SettingsOf, Error> {
         actor.ensure_can_update_user(user)?;
-        let job = SettingsChange { actor: actor.clone(), user, change, if_match };
+        let job = MemberChange { actor: actor.clone(), user, change, if_match };
         match &self.pg {
             Some(pg) => pg.settings.run(job).await,
             // Its one write is its last statement (see `set_settings`).
@@ -671,16 +671,19 @@ impl SettingsOf {
     }
 }
 
-/// A change of a member's settings, as [`Store::update_settings`] takes it.
-pub(crate) struct SettingsChange {
-    actor: Actor,
-    user: UserId,
-    change: SettingsPatch,
-    if_match: Option<Vec<String>>,
+/// A change of one member's rows (its settings, a group of its custom
+/// settings), as the store's methods take it and [`crate::pg::Together`]
+/// batches it; `if_match` lists the tags of the states it may apply to.
+pub(crate) struct MemberChange<C> {
+    pub(crate) actor: Actor,
+    pub(crate) user: UserId,
+    pub(crate) change: C,
+    pub(crate) if_match: Option<Vec<String>>,
 }
 
-impl crate::pg::MemberWrite for SettingsChange {
-    fn member(&self) -> (AccountId, UserId) {
+impl<C> MemberChange<C> {
+    /// The member whose rows it changes.
+    pub(crate) fn member(&self) -> (AccountId, UserId) {
         (self.actor.account_id, self.user)
     }
 }
@@ -692,14 +695,14 @@ impl crate::pg::MemberWrite for SettingsChange {
 /// until the transaction ends.
 pub(crate) async fn set_settings<C: Conn>(
     conn: &mut C,
-    jobs: &[SettingsChange],
+    jobs: &[MemberChange<SettingsPatch>],
 ) -> Result<Vec<Result<SettingsOf, Error>>, Error> {
     const READ: &str = "SELECT m.user_id, m.seq, m.settings, m.version, p.settings AS profile_settings, \
          p.builtin AS profile_builtin FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id \
          WHERE m.account_id = $1 AND m.user_id";
     let lock = if conn.single_writer() { "" } else { LOCK_MEMBERS };
     let mut rows = HashMap::new();
-    for (account, users) in by_account(jobs.iter().map(|job| (job.actor.account_id, job.user))) {
+    for (account, users) in by_account(jobs) {
         for row in conn.fetch_among(READ, args![account.0], users, lock).await.map_err(db_error)? {
             rows.insert((account, row.text("user_id")?), row);
         }
@@ -727,9 +730,17 @@ pub(crate) async fn set_settings<C: Conn>(
     // spent about 1.5 µs less per settings update). The one write, and
     // the last statement ([`Undo::LastStatement`]); `COMMIT` goes with it.
     conn.commit_with_next();
-    conn.update_rows("memberships", &["seq", "settings", "updated_at", "version"], &[], writes)
-        .await
-        .map_err(db_error)?;
+    if conn.single_writer() {
+        // A batch of one, with its statement's text as it is: building it
+        // (`Conn::update_rows`) took a fifth of the writer's instructions.
+        const WRITE: &str = "UPDATE memberships SET settings = $2, updated_at = $3, version = $4 WHERE seq = $1";
+        for write in writes {
+            conn.execute(WRITE, write).await.map_err(db_error)?;
+        }
+    } else {
+        let columns = ["seq", "settings", "updated_at", "version"];
+        conn.update_rows("memberships", &columns, &[], writes).await.map_err(db_error)?;
+    }
     Ok(outcomes)
 }
 
@@ -739,10 +750,10 @@ pub(crate) async fn set_settings<C: Conn>(
 /// several members does), so that two transactions cannot deadlock.
 pub(crate) const LOCK_MEMBERS: &str = " ORDER BY m.user_id COLLATE \"C\" FOR NO KEY UPDATE OF m";
 
-/// The users of each account, in the order first met.
-pub(crate) fn by_account(members: impl Iterator<Item = (AccountId, UserId)>) -> Vec<(AccountId, Vec<String>)> {
+/// The users the jobs change, by account, in the order first met.
+pub(crate) fn by_account<C>(jobs: &[MemberChange<C>]) -> Vec<(AccountId, Vec<String>)> {
     let mut accounts: Vec<(AccountId, Vec<String>)> = Vec::new();
-    for (account, user) in members {
+    for (account, user) in jobs.iter().map(MemberChange::member) {
         match accounts.iter_mut().find(|(of, _)| *of == account) {
             Some((_, users)) => users.push(user.to_string()),
             None => accounts.push((account, vec![user.to_string()])),

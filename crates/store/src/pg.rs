@@ -34,14 +34,14 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use roster_domain::custom_settings::CustomSetting;
-use roster_domain::ids::{AccountId, UserId};
+use roster_domain::settings::SettingsPatch;
 use roster_domain::Error;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Statement};
 
-use crate::custom::{change_custom, CustomChangeOf};
-use crate::members::{set_settings, SettingsChange, SettingsOf};
+use crate::custom::{change_custom, GroupChange};
+use crate::members::{set_settings, MemberChange, SettingsOf};
 use crate::sql::{Arg, Conn, DbError, Row};
 use crate::StoreError;
 
@@ -64,9 +64,9 @@ const BEGIN_TOGETHER: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_p
 pub(crate) struct PgWrites {
     pool: Pool,
     /// Settings changes (`PUT .../users/{userId}/settings`), run together.
-    pub(crate) settings: Together<SettingsChange, SettingsOf>,
+    pub(crate) settings: Together<SettingsPatch, SettingsOf>,
     /// Custom settings changes, run together.
-    pub(crate) custom: Together<CustomChangeOf, Vec<CustomSetting>>,
+    pub(crate) custom: Together<GroupChange, Vec<CustomSetting>>,
 }
 
 /// The work of a [`Together`] kind on a batch of jobs, in one transaction:
@@ -399,31 +399,26 @@ impl Row for tokio_postgres::Row {
     }
 }
 
-/// A kind of member write (`J`, answered with a `T`) that runs in batches:
+/// A kind of member change (of `C`, answered with a `T`) that runs in batches:
 /// each job as it comes goes to [`gather`], which starts a transaction of
 /// all those waiting whenever a slot is free (while the slots are busy, the
 /// next batch piles up). A batch holds one job of each member (a member's
 /// second waits for the next), so that its work may read every member's
 /// rows once, before it writes any.
-pub(crate) struct Together<J, T> {
-    asked: mpsc::UnboundedSender<Asked<J, T>>,
+pub(crate) struct Together<C, T> {
+    asked: mpsc::UnboundedSender<Asked<C, T>>,
 }
 
 /// A job of a member and where its outcome goes once committed.
-struct Asked<J, T> {
-    job: J,
+struct Asked<C, T> {
+    job: MemberChange<C>,
     reply: oneshot::Sender<Result<T, Error>>,
 }
 
-/// A job of [`Together`]: on whose rows it works.
-pub(crate) trait MemberWrite: Send + Sync + 'static {
-    fn member(&self) -> (AccountId, UserId);
-}
-
-impl<J: MemberWrite, T: Send + 'static> Together<J, T> {
-    fn start<F>(pool: Pool, slots: Arc<Semaphore>, work: F) -> Together<J, T>
+impl<C: Send + Sync + 'static, T: Send + 'static> Together<C, T> {
+    fn start<F>(pool: Pool, slots: Arc<Semaphore>, work: F) -> Together<C, T>
     where
-        F: for<'c> Fn(&'c mut PgConn, &'c [J]) -> Work<'c, T> + Send + Sync + 'static,
+        F: for<'c> Fn(&'c mut PgConn, &'c [MemberChange<C>]) -> Work<'c, T> + Send + Sync + 'static,
     {
         let (asked, jobs) = mpsc::unbounded_channel();
         tokio::spawn(gather(pool, jobs, slots, Arc::new(work)));
@@ -432,22 +427,22 @@ impl<J: MemberWrite, T: Send + 'static> Together<J, T> {
 
     /// Runs `job` with the others that come meanwhile, and answers its
     /// outcome once their transaction commits.
-    pub(crate) async fn run(&self, job: J) -> Result<T, Error> {
+    pub(crate) async fn run(&self, job: MemberChange<C>) -> Result<T, Error> {
         let (reply, answer) = oneshot::channel();
         self.asked.send(Asked { job, reply }).map_err(|_| Error::Unavailable)?;
         answer.await.map_err(|_| Error::Unavailable)?
     }
 }
 
-async fn gather<J, T, F>(
+async fn gather<C, T, F>(
     pool: Pool,
-    mut jobs: mpsc::UnboundedReceiver<Asked<J, T>>,
+    mut jobs: mpsc::UnboundedReceiver<Asked<C, T>>,
     slots: Arc<Semaphore>,
     work: Arc<F>,
 ) where
-    J: MemberWrite,
+    C: Send + Sync + 'static,
     T: Send + 'static,
-    F: for<'c> Fn(&'c mut PgConn, &'c [J]) -> Work<'c, T> + Send + Sync + 'static,
+    F: for<'c> Fn(&'c mut PgConn, &'c [MemberChange<C>]) -> Work<'c, T> + Send + Sync + 'static,
 {
     let mut waiting = VecDeque::new();
     loop {
@@ -486,11 +481,11 @@ async fn gather<J, T, F>(
 
 /// Runs the jobs in one transaction and answers them. When it cannot
 /// commit, each runs again alone, so that a failure is only its own.
-async fn commit_together<J, T, F>(pool: &Pool, batch: Vec<Asked<J, T>>, work: &F)
+async fn commit_together<C, T, F>(pool: &Pool, batch: Vec<Asked<C, T>>, work: &F)
 where
-    F: for<'c> Fn(&'c mut PgConn, &'c [J]) -> Work<'c, T>,
+    F: for<'c> Fn(&'c mut PgConn, &'c [MemberChange<C>]) -> Work<'c, T>,
 {
-    let (jobs, replies): (Vec<J>, Vec<_>) = batch.into_iter().map(|asked| (asked.job, asked.reply)).unzip();
+    let (jobs, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|asked| (asked.job, asked.reply)).unzip();
     let outcomes = match run_together(pool, &jobs, work).await {
         Err(_) if jobs.len() > 1 => {
             let mut outcomes = Vec::with_capacity(jobs.len());
@@ -511,9 +506,9 @@ where
 
 /// The jobs' work in a transaction, committed (`BEGIN` goes out with its
 /// first statement, and `COMMIT` with its writes where the work says so).
-async fn run_together<J, T, F>(pool: &Pool, jobs: &[J], work: &F) -> Result<Vec<Result<T, Error>>, Error>
+async fn run_together<C, T, F>(pool: &Pool, jobs: &[MemberChange<C>], work: &F) -> Result<Vec<Result<T, Error>>, Error>
 where
-    F: for<'c> Fn(&'c mut PgConn, &'c [J]) -> Work<'c, T>,
+    F: for<'c> Fn(&'c mut PgConn, &'c [MemberChange<C>]) -> Work<'c, T>,
 {
     let mut conn = PgConn::new(connection(pool).await?, BEGIN_TOGETHER);
     let outcomes = work(&mut conn, jobs).await?;
