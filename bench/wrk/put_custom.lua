@@ -1,7 +1,7 @@
 -- PUT one custom setting of a user's group, as roster-bench's put_custom
--- does; requests formatted before the run, as in put_settings.lua. The
--- first pass over the users adds the setting, the later ones change it.
-dofile(os.getenv("ROSTER_WRK_ENV"))
+-- does. The first pass over the users adds the setting, the later ones
+-- change it.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "cycle.lua")
 local requests = {}
 for pass = 1, 2 do
   for n, user in ipairs(users) do
@@ -12,8 +12,4 @@ for pass = 1, 2 do
       '{"customSettings":[{"name":"color","value":"' .. pass .. '"}]}')
   end
 end
-local i = 0
-request = function()
-  i = i % #requests + 1
-  return requests[i]
-end
+cycle(requests)
