@@ -120,12 +120,18 @@ pub(crate) async fn change_custom<C: Conn>(
          WHERE account_id = m.account_id AND user_id = m.user_id OFFSET 0) c ON true \
          WHERE m.account_id = $1 AND m.user_id";
     let (read, lock) = if conn.single_writer() { (READ, "") } else { (READ_LOCKED, LOCK_MEMBERS) };
-    let mut all: HashMap<(AccountId, String), Vec<Stored>> = HashMap::new();
+    // Each member found, with its settings (its rows come one after the
+    // other), found by a look through (a batch is small, most are of one).
+    let mut all: Vec<(AccountId, String, Vec<Stored>)> = Vec::with_capacity(jobs.len());
     for (account, users) in by_account(jobs) {
         for row in conn.fetch_among(read, args![account.0], users, lock).await.map_err(db_error)? {
-            let settings = all.entry((account, row.text("member")?)).or_default();
+            let member = row.text("member")?;
+            if !all.last().is_some_and(|(of, user, _)| *of == account && *user == member) {
+                all.push((account, member, Vec::new()));
+            }
             // A member without custom settings is one row of nulls.
             if row.opt_text("name")?.is_some() {
+                let settings = &mut all.last_mut().expect("pushed above").2;
                 settings.push((row.int("id")?, row.text("group_key")?, setting_from(&row)?));
             }
         }
@@ -136,8 +142,12 @@ pub(crate) async fn change_custom<C: Conn>(
         .iter()
         .map(|job| {
             let (account, group) = (job.actor.account_id, job.change.group.as_str());
-            let mut member =
-                all.remove(&(account, job.user.to_string())).ok_or_else(|| Error::UnknownUser(job.user.to_string()))?;
+            let user = job.user.to_string();
+            let (_, _, member) = all
+                .iter_mut()
+                .find(|(of, member, _)| *of == account && *member == user)
+                .ok_or(Error::UnknownUser(user))?;
+            let mut member = std::mem::take(member);
             // Sorted here, not by `ORDER BY`: PostgreSQL set up a sort node
             // on every execution (2 % of the machine's time under custom
             // settings PUTs, in `ExecInitSort` alone), for a member's few rows.

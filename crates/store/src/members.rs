@@ -701,10 +701,11 @@ pub(crate) async fn set_settings<C: Conn>(
          p.builtin AS profile_builtin FROM memberships m JOIN permission_profiles p ON p.id = m.profile_id \
          WHERE m.account_id = $1 AND m.user_id";
     let lock = if conn.single_writer() { "" } else { LOCK_MEMBERS };
-    let mut rows = HashMap::new();
+    // Found by a look through (a batch is small, and most are of one).
+    let mut rows = Vec::with_capacity(jobs.len());
     for (account, users) in by_account(jobs) {
         for row in conn.fetch_among(READ, args![account.0], users, lock).await.map_err(db_error)? {
-            rows.insert((account, row.text("user_id")?), row);
+            rows.push((account, row.text("user_id")?, row));
         }
     }
     let now = Timestamp::now();
@@ -712,9 +713,11 @@ pub(crate) async fn set_settings<C: Conn>(
     let outcomes = jobs
         .iter()
         .map(|job| {
-            let row = rows
-                .get(&(job.actor.account_id, job.user.to_string()))
-                .ok_or_else(|| Error::UnknownUser(job.user.to_string()))?;
+            let user = job.user.to_string();
+            let (_, _, row) = rows
+                .iter()
+                .find(|(account, of, _)| *account == job.actor.account_id && *of == user)
+                .ok_or(Error::UnknownUser(user))?;
             let mut current = SettingsOf { settings: json(&row.text("settings")?)?, caps: profile_caps(row)? };
             if job.if_match.as_ref().is_some_and(|tags| !tags.contains(&current.tag())) {
                 return Err(Error::PreconditionFailed);
