@@ -735,7 +735,7 @@ pub(crate) async fn set_settings<C: Conn>(
     conn.commit_with_next();
     if conn.single_writer() {
         // A batch of one, with its statement's text as it is: building it
-        // (`Conn::update_rows`) took a fifth of the writer's instructions.
+        // (`Conn::update_rows`) cost an eighth of the writer's instructions.
         const WRITE: &str = "UPDATE memberships SET settings = $2, updated_at = $3, version = $4 WHERE seq = $1";
         for write in writes {
             conn.execute(WRITE, write).await.map_err(db_error)?;
