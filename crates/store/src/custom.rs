@@ -84,7 +84,9 @@ impl Store {
         };
         match &self.pg {
             Some(pg) => pg.custom.run(job).await,
-            None => write_transaction!(self, |conn| only(change_custom(conn, std::slice::from_ref(&job)))),
+            None => {
+                write_transaction!(self, |conn| async { only(change_custom(conn, std::slice::from_ref(&job)).await) })
+            }
         }
     }
 }
@@ -148,9 +150,7 @@ pub(crate) async fn change_custom<C: Conn>(
                 .find(|(of, member, _)| *of == account && *member == user)
                 .ok_or(Error::UnknownUser(user))?;
             let mut member = std::mem::take(member);
-            // Sorted here, not by `ORDER BY`: PostgreSQL set up a sort node
-            // on every execution (2 % of the machine's time under custom
-            // settings PUTs, in `ExecInitSort` alone), for a member's few rows.
+            // Oldest first: the read orders its rows by member, not by id.
             member.sort_unstable_by_key(|(id, _, _)| *id);
             let (current, others): (Vec<_>, Vec<_>) = member.into_iter().partition(|(_, of, _)| of == group);
             let mut current: Vec<CustomSetting> = current.into_iter().map(|(_, _, setting)| setting).collect();

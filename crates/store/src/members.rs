@@ -217,10 +217,9 @@ impl Store {
         match &self.pg {
             Some(pg) => pg.settings.run(job).await,
             // Its one write is its last statement (see `set_settings`).
-            None => write_transaction!(self, Undo::LastStatement, |conn| only(set_settings(
-                conn,
-                std::slice::from_ref(&job)
-            ))),
+            None => write_transaction!(self, Undo::LastStatement, |conn| async {
+                only(set_settings(conn, std::slice::from_ref(&job)).await)
+            }),
         }
     }
 
@@ -765,9 +764,9 @@ pub(crate) fn by_account<C>(jobs: &[MemberChange<C>]) -> Vec<(AccountId, Vec<Str
     accounts
 }
 
-/// The one outcome of work on one job.
-pub(crate) async fn only<T>(work: impl Future<Output = Result<Vec<Result<T, Error>>, Error>>) -> Result<T, Error> {
-    work.await?.pop().unwrap_or_else(|| Err(Error::Internal("a write did not run".into())))
+/// The outcome of work on a batch of one job: the job's.
+pub(crate) fn only<T>(outcomes: Result<Vec<Result<T, Error>>, Error>) -> Result<T, Error> {
+    outcomes?.pop().unwrap_or_else(|| Err(Error::Internal("a write did not run".into())))
 }
 
 /// Members read to be changed, by user (those found): with several writers

@@ -41,7 +41,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{NoTls, Statement};
 
 use crate::custom::{change_custom, GroupChange};
-use crate::members::{set_settings, MemberChange, SettingsOf};
+use crate::members::{only, set_settings, MemberChange, SettingsOf};
 use crate::sql::{Arg, Conn, DbError, Row};
 use crate::StoreError;
 
@@ -350,13 +350,6 @@ impl Conn for PgConn {
     /// connection, for any number of rows.
     async fn insert_rows(&mut self, insert: &str, rows: Vec<Vec<Arg>>, then: &str) -> Result<(), DbError> {
         let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
-        if let [row] = &rows[..] {
-            // One row (a custom settings PUT): a `VALUES` list of one is
-            // planned once too, and skips the arrays and the function scan.
-            let values = crate::Params::default().list(row.len());
-            let args = rows.into_iter().flatten().collect();
-            return self.write(&format!("{insert} VALUES ({values}) {then}"), one_each(args)).await;
-        }
         let (columns, arrays) = Param::columns(rows, width);
         self.write(&format!("{insert} SELECT * FROM unnest({arrays}) {then}"), columns).await
     }
@@ -491,7 +484,7 @@ where
             let mut outcomes = Vec::with_capacity(jobs.len());
             for job in &jobs {
                 let alone = run_together(pool, std::slice::from_ref(job), work).await;
-                outcomes.push(alone.and_then(|mut outcome| outcome.remove(0)));
+                outcomes.push(only(alone));
             }
             outcomes
         }
