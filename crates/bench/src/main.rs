@@ -64,6 +64,12 @@ struct Args {
     /// Only these scenarios (comma-separated names); the floor always runs.
     #[arg(long)]
     only: Option<String>,
+    /// Also measure `roster-reference` (next to this program), a bare server
+    /// with Roster's group commit and nothing else, on `--users` rows of a
+    /// new SQLite file: its floor and its durable PUT of one flag, the
+    /// physical reference of the durable-write target, in the same run.
+    #[arg(long)]
+    reference: bool,
 }
 
 const ADMIN: &str = "bench@example.com";
@@ -138,21 +144,25 @@ fn start(args: &Args, db: &str) -> anyhow::Result<(Server, Duration)> {
         Some(p) => p.clone(),
         None => std::env::current_exe()?.with_file_name("roster"),
     };
+    let mut command = Command::new(&bin);
+    command.args(["serve", "--listen", "127.0.0.1:0", "--database", db]);
+    command.env("ROSTER_ADMIN_EMAIL", ADMIN).env("ROSTER_ADMIN_PASSWORD", PASSWORD).env("RUST_LOG", "warn");
+    spawn(command, "roster listening on ")
+}
+
+/// Runs `command` until it prints `listening` and the base URL after it.
+fn spawn(mut command: Command, listening: &str) -> anyhow::Result<(Server, Duration)> {
     let started = Instant::now();
-    let mut child = Command::new(&bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-        .env("ROSTER_ADMIN_EMAIL", ADMIN)
-        .env("ROSTER_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .with_context(|| format!("cannot start {}", bin.display()))?;
+        .with_context(|| format!("cannot start {}", command.get_program().to_string_lossy()))?;
     use std::io::BufRead;
     let mut lines = std::io::BufReader::new(child.stdout.take().context("stdout")?).lines();
     let base = loop {
-        let Some(line) = lines.next() else { bail!("roster exited before it listened") };
-        if let Some(b) = line?.strip_prefix("roster listening on ") {
+        let Some(line) = lines.next() else { bail!("{listening:?} never came: the server exited") };
+        if let Some(b) = line?.strip_prefix(listening) {
             break b.to_owned();
         }
     };
@@ -254,6 +264,20 @@ fn pick(paths: &[Uri], i: u64) -> &Uri {
 /// One request of a scenario; `i` numbers the requests of a worker.
 type Step = Arc<dyn Fn(u64) -> Load + Send + Sync>;
 
+/// PUTs of one flag, `{"templateApplyNotify": ...}`, to each of `paths` in
+/// turn. Each pass over them sets the flag the other way, so every PUT
+/// changes it.
+fn flag_puts(paths: Arc<Vec<Uri>>) -> Step {
+    let bodies = [true, false].map(|on| Bytes::from(json!({"templateApplyNotify": on}).to_string()));
+    let rows = paths.len() as u64;
+    Arc::new(move |i| Load {
+        method: Method::PUT,
+        path: pick(&paths, i).clone(),
+        body: Some(bodies[(i / rows % 2) as usize].clone()),
+        group: false,
+    })
+}
+
 async fn run(target: &Target, connections: usize, warmup: Duration, duration: Duration, step: Step) -> Measured {
     let measured_from = Instant::now() + warmup;
     let deadline = measured_from + duration;
@@ -303,6 +327,54 @@ async fn run(target: &Target, connections: usize, warmup: Duration, duration: Du
         errors += e;
     }
     Measured { seconds: measured_from.elapsed().as_secs_f64(), latencies, errors }
+}
+
+/// Runs scenario `name` on `server` and gives its figures, its rate as a
+/// ratio to `floor` (none yet: 0).
+async fn measure(
+    name: &'static str,
+    target: &Target,
+    connections: usize,
+    (warmup, duration): (Duration, Duration),
+    step: Step,
+    floor: f64,
+    server: &Server,
+) -> Outcome {
+    let Measured { seconds, latencies: hist, errors } = run(target, connections, warmup, duration, step).await;
+    let requests = hist.len();
+    let rps = requests as f64 / seconds;
+    Outcome {
+        scenario: name,
+        connections,
+        requests,
+        errors,
+        rps,
+        p50_ms: hist.value_at_quantile(0.5) as f64 / 1000.0,
+        p99_ms: hist.value_at_quantile(0.99) as f64 / 1000.0,
+        max_ms: hist.max() as f64 / 1000.0,
+        rps_vs_floor: if floor > 0.0 { rps / floor } else { 1.0 },
+        server_peak_rss_mb: peak_rss_mb(server.child.id()),
+    }
+}
+
+/// `--reference`: `roster-reference`'s floor and durable PUTs (ratios to its
+/// own floor), on a new SQLite file of `--users` rows, over a sample of 1,000
+/// as Roster's scenarios.
+async fn reference(args: &Args, roster: &Target, timing: (Duration, Duration)) -> anyhow::Result<Vec<Outcome>> {
+    let dir = TempDir(std::env::temp_dir().join(format!("roster-bench-{}-reference", std::process::id())));
+    std::fs::create_dir_all(&dir.0)?;
+    let mut command = Command::new(std::env::current_exe()?.with_file_name("roster-reference"));
+    command.arg("--database").arg(dir.0.join("reference.db")).args(["--rows", &args.users.to_string()]);
+    let (server, _) = spawn(command, "reference listening on ")?;
+    let addr = server.base.strip_prefix("http://").context("the reference listens on plain HTTP")?.to_owned();
+    // Roster's token too, so that its requests are as long.
+    let target = Target { host: HeaderValue::from_str(&addr)?, addr, authorization: roster.authorization.clone() };
+    let floor_step: Step = Arc::new(|_| Load::get(&Uri::from_static("/healthz"), false));
+    let floor = measure("reference_healthz", &target, args.connections, timing, floor_step, 0.0, &server).await;
+    let rows = (0..args.users).step_by((args.users / 1000).max(1)).map(|id| format!("/rows/{id}").parse());
+    let puts = flag_puts(Arc::new(rows.collect::<Result<_, _>>()?));
+    let put = measure("reference_put", &target, args.connections, timing, puts, floor.rps, &server).await;
+    Ok(vec![floor, put])
 }
 
 /// What one scenario's measured window recorded.
@@ -416,17 +488,7 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
             let custom = custom.clone();
             Arc::new(move |i| Load::get(pick(&custom, i), true))
         }),
-        ("put_settings", {
-            let bodies = [true, false].map(|on| Bytes::from(json!({"templateApplyNotify": on}).to_string()));
-            // Each pass over the sample sets the flag the other way, so every PUT changes it.
-            let users = settings.len() as u64;
-            Arc::new(move |i| Load {
-                method: Method::PUT,
-                path: pick(&settings, i).clone(),
-                body: Some(bodies[(i / users % 2) as usize].clone()),
-                group: false,
-            })
-        }),
+        ("put_settings", flag_puts(settings)),
         ("put_custom", {
             Arc::new(move |i| {
                 let body = json!({"customSettings": [{"name": "color", "value": i.to_string()}]});
@@ -474,29 +536,20 @@ async fn bench(args: Args, threads: usize) -> anyhow::Result<()> {
             continue;
         }
         let connections = if HEAVY.contains(&name) { args.heavy_connections } else { args.connections };
-        let Measured { seconds, latencies: hist, errors } = run(&target, connections, warmup, duration, step).await;
-        let requests = hist.len();
-        let rps = requests as f64 / seconds;
+        let outcome = measure(name, &target, connections, (warmup, duration), step, floor, &server).await;
         if name == "healthz" {
-            floor = rps;
+            floor = outcome.rps;
         }
-        outcomes.push(Outcome {
-            scenario: name,
-            connections,
-            requests,
-            errors,
-            rps,
-            p50_ms: hist.value_at_quantile(0.5) as f64 / 1000.0,
-            p99_ms: hist.value_at_quantile(0.99) as f64 / 1000.0,
-            max_ms: hist.max() as f64 / 1000.0,
-            rps_vs_floor: if floor > 0.0 { rps / floor } else { 0.0 },
-            server_peak_rss_mb: peak_rss_mb(server.child.id()),
-        });
+        outcomes.push(outcome);
     }
 
     // Start-up on the seeded database: stop the server and time a new one.
     drop(server);
-    let (_restarted, startup) = start(&args, &db)?;
+    let (restarted, startup) = start(&args, &db)?;
+    drop(restarted);
+    if args.reference {
+        outcomes.extend(reference(&args, &target, (warmup, duration)).await?);
+    }
     println!(
         "database {db}; {} users seeded in {seed_seconds:.1} s; restart on it in {:.0} ms; {:.1} s per scenario after {:.1} s of warm-up",
         args.users,
