@@ -329,8 +329,8 @@ async fn run(target: &Target, connections: usize, warmup: Duration, duration: Du
     Measured { seconds: measured_from.elapsed().as_secs_f64(), latencies, errors }
 }
 
-/// Runs scenario `name` on `server` and gives its figures, its rate as a
-/// ratio to `floor` (none yet: 0).
+/// Runs scenario `name` on `server` and gives its figures, its rate also as
+/// a ratio to `floor` (0 for the floor itself, whose ratio is 1).
 async fn measure(
     name: &'static str,
     target: &Target,
